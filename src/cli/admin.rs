@@ -1,0 +1,142 @@
+//! Service and administration commands.
+
+use std::process::ExitCode;
+
+use anyhow::Context;
+use serde_json::json;
+
+use crate::audit::{self, AuditEvent, Verdict};
+use crate::config::Settings;
+use crate::db::{self, Db};
+use crate::domain::Role;
+use crate::error::AppError;
+use crate::store::{tenants, tokens};
+use crate::web::Application;
+
+pub fn serve(settings: &Settings) -> anyhow::Result<ExitCode> {
+    let app = Application::build(settings)?;
+    tracing::info!(
+        database = settings.database.url.backend().as_str(),
+        "Breachline is listening: open http://{}",
+        settings.http.bind
+    );
+    actix_web::rt::System::new()
+        .block_on(app.run_until_stopped())
+        .context("server stopped with an error")?;
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn migrate(settings: &Settings) -> anyhow::Result<ExitCode> {
+    db::migrate(&settings.database.url)?;
+    println!("database is up to date");
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn create_tenant(
+    settings: &Settings,
+    slug: String,
+    name: String,
+    establishments: Vec<String>,
+    locale: String,
+) -> anyhow::Result<ExitCode> {
+    let new = tenants::NewTenant {
+        slug,
+        name,
+        establishments,
+        default_locale: locale,
+    }
+    .validate()
+    .map_err(AppError::Validation)?;
+    let db = Db::connect(&settings.database)?;
+    let tenant = db.write_blocking(|conn| {
+        let row = tenants::create(conn, &new)?;
+        let view = row.to_tenant()?;
+        audit::append(
+            conn,
+            &row.id,
+            AuditEvent {
+                actor: "cli".into(),
+                action: "tenant.create",
+                target: format!("tenant:{}", row.slug),
+                details: json!({ "tenant": view }),
+            },
+        )?;
+        Ok(view)
+    })?;
+    println!("{}", serde_json::to_string_pretty(&tenant)?);
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn list_tenants(settings: &Settings) -> anyhow::Result<ExitCode> {
+    let db = Db::connect(&settings.database)?;
+    let rows = db.read_blocking(tenants::list)?;
+    for row in rows {
+        let t = row.to_tenant()?;
+        println!(
+            "{}\t{}\t{}\t{}",
+            t.slug,
+            t.name,
+            t.establishments.join(","),
+            t.default_locale
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn create_token(
+    settings: &Settings,
+    tenant_slug: &str,
+    role: Role,
+    name: Option<String>,
+) -> anyhow::Result<ExitCode> {
+    let name = name.unwrap_or_else(|| role.as_str().to_owned());
+    if name.trim().is_empty() || name.chars().count() > 100 {
+        return Err(AppError::field("name", "must be 1-100 characters").into());
+    }
+    let db = Db::connect(&settings.database)?;
+    let bearer = db.write_blocking(|conn| {
+        let tenant = tenants::require_by_slug(conn, tenant_slug)?;
+        let (row, bearer) = tokens::create(conn, &tenant.id, role, &name)?;
+        audit::append(
+            conn,
+            &tenant.id,
+            AuditEvent {
+                actor: "cli".into(),
+                action: "token.create",
+                target: format!("token:{}", row.id),
+                details: json!({ "name": row.name, "role": row.role }),
+            },
+        )?;
+        Ok(bearer)
+    })?;
+    println!("{bearer}");
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn verify_audit(settings: &Settings, only: Option<&str>) -> anyhow::Result<ExitCode> {
+    let db = Db::connect(&settings.database)?;
+    let verdicts = db.read_blocking(|conn| {
+        let rows = match only {
+            Some(slug) => vec![tenants::require_by_slug(conn, slug)?],
+            None => tenants::list(conn)?,
+        };
+        rows.into_iter()
+            .map(|t| Ok((t.slug.clone(), audit::verify(conn, &t.id)?)))
+            .collect::<Result<Vec<_>, AppError>>()
+    })?;
+    let mut intact = true;
+    for (slug, verdict) in verdicts {
+        match verdict {
+            Verdict::Intact { entries } => println!("{slug}: intact ({entries} entries)"),
+            Verdict::Broken { seq, reason } => {
+                intact = false;
+                println!("{slug}: BROKEN at entry seq {seq}: {reason}");
+            }
+        }
+    }
+    Ok(if intact {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}

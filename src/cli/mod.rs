@@ -1,0 +1,120 @@
+//! Command-line interface. Each command prints its result on stdout and any
+//! error on stderr, exiting non-zero on failure.
+
+mod admin;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::config::Settings;
+use crate::domain::Role;
+
+/// Breachline: breach-notification incident response.
+#[derive(Debug, Parser)]
+#[command(name = "breachline", version, about)]
+pub struct Cli {
+    /// Configuration file (TOML); `BREACHLINE_*` variables override it.
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the HTTP server (migrates the database first).
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Create and list tenants.
+    #[command(subcommand)]
+    Tenants(TenantsCommand),
+    /// Create API tokens.
+    #[command(subcommand)]
+    Tokens(TokensCommand),
+    /// Check the audit log.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum TenantsCommand {
+    /// Create a tenant.
+    Create {
+        /// Short unique name, e.g. jc-task.
+        slug: String,
+        /// Display name.
+        #[arg(long)]
+        name: String,
+        /// Country (or US-XX state) where the tenant is established; repeatable.
+        #[arg(long = "establishment", value_name = "CC")]
+        establishments: Vec<String>,
+        /// Fallback locale for notices (BCP 47).
+        #[arg(long, default_value = "en")]
+        locale: String,
+    },
+    /// List tenants.
+    List,
+}
+
+#[derive(Debug, Subcommand)]
+enum TokensCommand {
+    /// Create a bearer token; prints only the token, which is shown once.
+    Create {
+        /// Tenant slug.
+        #[arg(long)]
+        tenant: String,
+        /// admin, responder, approver, viewer, notifier or regulator.
+        #[arg(long)]
+        role: Role,
+        /// Label naming who holds the token; recorded as author and actor.
+        #[arg(long)]
+        name: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum AuditCommand {
+    /// Recompute the hash chain; exit 0 when intact, 1 naming the first broken entry.
+    Verify {
+        /// Only this tenant (default: all).
+        #[arg(long)]
+        tenant: Option<String>,
+    },
+}
+
+/// Parses the arguments, runs the command and turns errors into exit codes.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let settings = Settings::load(cli.config.as_deref())?;
+    crate::telemetry::init(settings.log.format);
+    match cli.command {
+        Command::Serve => admin::serve(&settings),
+        Command::Migrate => admin::migrate(&settings),
+        Command::Tenants(TenantsCommand::Create {
+            slug,
+            name,
+            establishments,
+            locale,
+        }) => admin::create_tenant(&settings, slug, name, establishments, locale),
+        Command::Tenants(TenantsCommand::List) => admin::list_tenants(&settings),
+        Command::Tokens(TokensCommand::Create { tenant, role, name }) => {
+            admin::create_token(&settings, &tenant, role, name)
+        }
+        Command::Audit(AuditCommand::Verify { tenant }) => {
+            admin::verify_audit(&settings, tenant.as_deref())
+        }
+    }
+}

@@ -1,0 +1,92 @@
+//! The one portable schema, valid for SQLite and PostgreSQL (common types only).
+
+diesel::table! {
+    tenants (id) {
+        id -> Text,
+        slug -> Text,
+        name -> Text,
+        establishments -> Text,
+        default_locale -> Text,
+        audit_seq -> BigInt,
+        audit_head -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    api_tokens (id) {
+        id -> Text,
+        tenant_id -> Text,
+        name -> Text,
+        role -> Text,
+        secret_hash -> Text,
+        created_at -> Timestamp,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    incidents (id) {
+        id -> Text,
+        tenant_id -> Text,
+        title -> Text,
+        description -> Nullable<Text>,
+        occurred_at -> Nullable<Timestamp>,
+        discovered_at -> Timestamp,
+        aware_at -> Timestamp,
+        assessed_at -> Nullable<Timestamp>,
+        contained_at -> Nullable<Timestamp>,
+        cause -> Nullable<Text>,
+        breach_types -> Text,
+        data_categories -> Text,
+        systems -> Text,
+        encrypted -> Bool,
+        risk -> Nullable<Text>,
+        estimated_affected -> Nullable<BigInt>,
+        severity -> Nullable<Text>,
+        owner -> Nullable<Text>,
+        status -> Text,
+        created_by -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    timeline_entries (id) {
+        id -> Text,
+        tenant_id -> Text,
+        incident_id -> Text,
+        at -> Timestamp,
+        kind -> Text,
+        text -> Text,
+        author -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    audit_log (tenant_id, seq) {
+        tenant_id -> Text,
+        seq -> BigInt,
+        at -> Timestamp,
+        actor -> Text,
+        action -> Text,
+        target -> Text,
+        details -> Text,
+        prev_hash -> Text,
+        hash -> Text,
+    }
+}
+
+diesel::joinable!(api_tokens -> tenants (tenant_id));
+diesel::joinable!(incidents -> tenants (tenant_id));
+diesel::joinable!(timeline_entries -> incidents (incident_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    tenants,
+    api_tokens,
+    incidents,
+    timeline_entries,
+    audit_log
+);

@@ -1,0 +1,23 @@
+vocabulary! {
+    /// What an API token may do. Every route checks one capability of the role.
+    Role {
+        Admin => "admin",
+        Responder => "responder",
+        Approver => "approver",
+        Viewer => "viewer",
+        Notifier => "notifier",
+        Regulator => "regulator",
+    }
+}
+
+impl Role {
+    /// May create and change incidents, timelines and scopes.
+    pub fn can_edit_incidents(self) -> bool {
+        matches!(self, Role::Admin | Role::Responder | Role::Approver)
+    }
+
+    /// May read the audit log.
+    pub fn can_read_audit(self) -> bool {
+        matches!(self, Role::Admin | Role::Approver)
+    }
+}

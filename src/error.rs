@@ -1,0 +1,156 @@
+//! One error type for the service. Each variant maps to an RFC 9457
+//! `application/problem+json` response; unexpected failures are logged once,
+//! here, and shown to the client only as a generic 500.
+
+use actix_web::http::{StatusCode, header};
+use actix_web::{HttpResponse, ResponseError};
+use serde::Serialize;
+
+use crate::domain::FieldError;
+
+/// Result alias for service code.
+pub type AppResult<T> = Result<T, AppError>;
+
+/// Everything that can go wrong while serving a request or running a command.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// One or more input fields were rejected.
+    #[error("invalid input: {}", join(.0))]
+    Validation(Vec<FieldError>),
+    /// The body could not be read as the expected format.
+    #[error("malformed request: {0}")]
+    Malformed(String),
+    /// No valid credentials.
+    #[error("authentication required: send Authorization: Bearer <token>")]
+    Unauthorized,
+    /// Authenticated, but the role does not allow the action.
+    #[error("{0}")]
+    Forbidden(String),
+    /// The resource does not exist for this tenant.
+    #[error("{0} not found")]
+    NotFound(String),
+    /// The request conflicts with the current state.
+    #[error("{0}")]
+    Conflict(String),
+    /// The body is larger than allowed.
+    #[error("request body exceeds the limit of {0} bytes")]
+    PayloadTooLarge(usize),
+    /// The body has the wrong media type.
+    #[error("Content-Type must be {0}")]
+    UnsupportedMediaType(String),
+    /// A failure the client cannot fix.
+    #[error(transparent)]
+    Unexpected(#[from] anyhow::Error),
+}
+
+fn join(errors: &[FieldError]) -> String {
+    errors
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+impl AppError {
+    /// A single-field validation error.
+    pub fn field(field: impl Into<String>, reason: impl Into<String>) -> Self {
+        AppError::Validation(vec![FieldError::new(field, reason)])
+    }
+
+    fn code(&self) -> &'static str {
+        match self {
+            AppError::Validation(_) => "validation-error",
+            AppError::Malformed(_) => "malformed-request",
+            AppError::Unauthorized => "unauthorized",
+            AppError::Forbidden(_) => "forbidden",
+            AppError::NotFound(_) => "not-found",
+            AppError::Conflict(_) => "conflict",
+            AppError::PayloadTooLarge(_) => "payload-too-large",
+            AppError::UnsupportedMediaType(_) => "unsupported-media-type",
+            AppError::Unexpected(_) => "internal-error",
+        }
+    }
+
+    fn title(&self) -> &'static str {
+        match self {
+            AppError::Validation(_) => "Your request has invalid fields",
+            AppError::Malformed(_) => "Your request could not be read",
+            AppError::Unauthorized => "Authentication required",
+            AppError::Forbidden(_) => "Not allowed for your role",
+            AppError::NotFound(_) => "Not found",
+            AppError::Conflict(_) => "Conflict with the current state",
+            AppError::PayloadTooLarge(_) => "Request body too large",
+            AppError::UnsupportedMediaType(_) => "Unsupported media type",
+            AppError::Unexpected(_) => "Internal error",
+        }
+    }
+}
+
+impl From<diesel::result::Error> for AppError {
+    fn from(err: diesel::result::Error) -> Self {
+        match err {
+            diesel::result::Error::NotFound => AppError::NotFound("resource".into()),
+            other => AppError::Unexpected(anyhow::Error::new(other)),
+        }
+    }
+}
+
+/// The RFC 9457 problem document.
+#[derive(Debug, Serialize)]
+pub struct Problem {
+    /// URI reference naming the kind of problem.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Short summary of the kind.
+    pub title: &'static str,
+    /// HTTP status code.
+    pub status: u16,
+    /// What went wrong this time.
+    pub detail: String,
+    /// The rejected fields, for validation problems.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldError>,
+}
+
+impl ResponseError for AppError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            AppError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::Malformed(_) => StatusCode::BAD_REQUEST,
+            AppError::Unauthorized => StatusCode::UNAUTHORIZED,
+            AppError::Forbidden(_) => StatusCode::FORBIDDEN,
+            AppError::NotFound(_) => StatusCode::NOT_FOUND,
+            AppError::Conflict(_) => StatusCode::CONFLICT,
+            AppError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            AppError::Unexpected(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let status = self.status_code();
+        let detail = match self {
+            AppError::Unexpected(err) => {
+                tracing::error!(error.cause_chain = ?err, "request failed unexpectedly");
+                "The server could not complete the request; it has been logged.".to_owned()
+            }
+            other => other.to_string(),
+        };
+        let problem = Problem {
+            kind: format!("/problems/{}", self.code()),
+            title: self.title(),
+            status: status.as_u16(),
+            detail,
+            errors: match self {
+                AppError::Validation(errors) => errors.clone(),
+                _ => Vec::new(),
+            },
+        };
+        let mut response = HttpResponse::build(status);
+        response.content_type("application/problem+json");
+        if matches!(self, AppError::Unauthorized) {
+            response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
+        }
+        response.json(problem)
+    }
+}

@@ -1,0 +1,13 @@
+//! Breachline: breach-notification incident response.
+//!
+//! See `docs/ARCHITECTURE.md` for how the modules fit together.
+
+pub mod audit;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod error;
+pub mod store;
+pub mod telemetry;
+pub mod web;

@@ -1,0 +1,5 @@
+//! The `breachline` command.
+
+fn main() -> std::process::ExitCode {
+    breachline::cli::main()
+}

@@ -1,0 +1,211 @@
+//! Tenants: the organisations using Breachline.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use serde::Serialize;
+
+use super::{from_json_text, new_id, to_json_text};
+use crate::audit::GENESIS_HASH;
+use crate::db::DbConnection;
+use crate::db::schema::tenants;
+use crate::domain::{FieldError, Jurisdiction, format_instant, now_micros};
+use crate::error::{AppError, AppResult};
+
+/// One tenant as stored.
+#[derive(Debug, Clone, Queryable)]
+pub struct TenantRow {
+    /// Identifier.
+    pub id: String,
+    /// Short unique name used in the CLI, e.g. `jc-task`.
+    pub slug: String,
+    /// Display name.
+    pub name: String,
+    /// JSON list of jurisdiction codes where the tenant is established.
+    pub establishments: String,
+    /// Locale used when a person's own is not available.
+    pub default_locale: String,
+    /// Sequence number of the last audit entry.
+    pub audit_seq: i64,
+    /// Hash of the last audit entry.
+    pub audit_head: String,
+    /// When it was created.
+    pub created_at: NaiveDateTime,
+}
+
+/// A tenant as shown to users.
+#[derive(Debug, Clone, Serialize)]
+pub struct Tenant {
+    /// Identifier.
+    pub id: String,
+    /// Short unique name.
+    pub slug: String,
+    /// Display name.
+    pub name: String,
+    /// Jurisdiction codes where it is established.
+    pub establishments: Vec<String>,
+    /// Fallback locale.
+    pub default_locale: String,
+    /// RFC 3339 creation time.
+    pub created_at: String,
+}
+
+impl TenantRow {
+    /// The user-facing view.
+    pub fn to_tenant(&self) -> AppResult<Tenant> {
+        Ok(Tenant {
+            id: self.id.clone(),
+            slug: self.slug.clone(),
+            name: self.name.clone(),
+            establishments: from_json_text(&self.establishments)?,
+            default_locale: self.default_locale.clone(),
+            created_at: format_instant(self.created_at),
+        })
+    }
+}
+
+/// Input for a new tenant, validated by [`NewTenant::validate`].
+#[derive(Debug, Clone)]
+pub struct NewTenant {
+    /// Short unique name.
+    pub slug: String,
+    /// Display name.
+    pub name: String,
+    /// Jurisdiction codes.
+    pub establishments: Vec<String>,
+    /// Fallback locale.
+    pub default_locale: String,
+}
+
+impl NewTenant {
+    /// Checks every field, returning all problems at once; normalises codes.
+    pub fn validate(mut self) -> Result<Self, Vec<FieldError>> {
+        let mut errors = Vec::new();
+        if !is_slug(&self.slug) {
+            errors.push(FieldError::new(
+                "slug",
+                "use 2-63 lower-case letters, digits and hyphens, starting with a letter or digit",
+            ));
+        }
+        self.name = self.name.trim().to_owned();
+        if self.name.is_empty() || self.name.chars().count() > 200 {
+            errors.push(FieldError::new("name", "must be 1-200 characters"));
+        }
+        let mut codes = Vec::new();
+        for (i, code) in self.establishments.iter().enumerate() {
+            match Jurisdiction::parse(code) {
+                Ok(j) => codes.push(j.as_str().to_owned()),
+                Err(reason) => errors.push(FieldError::new(format!("establishments[{i}]"), reason)),
+            }
+        }
+        codes.sort();
+        codes.dedup();
+        self.establishments = codes;
+        if !is_locale(&self.default_locale) {
+            errors.push(FieldError::new(
+                "locale",
+                format!(
+                    "'{}' is not a BCP 47 tag such as en, ja, zh-CN",
+                    self.default_locale
+                ),
+            ));
+        }
+        if errors.is_empty() {
+            Ok(self)
+        } else {
+            Err(errors)
+        }
+    }
+}
+
+fn is_slug(s: &str) -> bool {
+    (2..=63).contains(&s.len())
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !s.starts_with('-')
+}
+
+/// Whether `tag` looks like a BCP 47 language tag (`ja`, `zh-CN`, `zh-Hant-TW`).
+pub fn is_locale(tag: &str) -> bool {
+    let mut parts = tag.split('-');
+    let language_ok = parts
+        .next()
+        .is_some_and(|l| (2..=3).contains(&l.len()) && l.bytes().all(|b| b.is_ascii_lowercase()));
+    language_ok
+        && parts.all(|p| (2..=8).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_alphanumeric()))
+}
+
+/// Inserts a tenant; a taken slug is a conflict.
+pub fn create(conn: &mut DbConnection, new: &NewTenant) -> AppResult<TenantRow> {
+    if find_by_slug(conn, &new.slug)?.is_some() {
+        return Err(AppError::Conflict(format!(
+            "tenant '{}' already exists",
+            new.slug
+        )));
+    }
+    let row = TenantRow {
+        id: new_id(),
+        slug: new.slug.clone(),
+        name: new.name.clone(),
+        establishments: to_json_text(&new.establishments)?,
+        default_locale: new.default_locale.clone(),
+        audit_seq: 0,
+        audit_head: GENESIS_HASH.to_owned(),
+        created_at: now_micros(),
+    };
+    diesel::insert_into(tenants::table)
+        .values((
+            tenants::id.eq(&row.id),
+            tenants::slug.eq(&row.slug),
+            tenants::name.eq(&row.name),
+            tenants::establishments.eq(&row.establishments),
+            tenants::default_locale.eq(&row.default_locale),
+            tenants::audit_seq.eq(row.audit_seq),
+            tenants::audit_head.eq(&row.audit_head),
+            tenants::created_at.eq(row.created_at),
+        ))
+        .execute(conn)?;
+    Ok(row)
+}
+
+/// Finds a tenant by slug.
+pub fn find_by_slug(conn: &mut DbConnection, slug: &str) -> AppResult<Option<TenantRow>> {
+    Ok(tenants::table
+        .filter(tenants::slug.eq(slug))
+        .first::<TenantRow>(conn)
+        .optional()?)
+}
+
+/// Loads a tenant that must exist.
+pub fn get(conn: &mut DbConnection, tenant_id: &str) -> AppResult<TenantRow> {
+    tenants::table
+        .find(tenant_id)
+        .first::<TenantRow>(conn)
+        .optional()?
+        .ok_or_else(|| AppError::NotFound("tenant".into()))
+}
+
+/// Loads a tenant by slug, or says which slug is unknown.
+pub fn require_by_slug(conn: &mut DbConnection, slug: &str) -> AppResult<TenantRow> {
+    find_by_slug(conn, slug)?.ok_or_else(|| AppError::NotFound(format!("tenant '{slug}'")))
+}
+
+/// Every tenant, by slug.
+pub fn list(conn: &mut DbConnection) -> AppResult<Vec<TenantRow>> {
+    Ok(tenants::table
+        .order(tenants::slug.asc())
+        .load::<TenantRow>(conn)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slugs_and_locales() {
+        assert!(is_slug("jc-task"));
+        assert!(!is_slug("JC"));
+        assert!(!is_slug("-x"));
+        assert!(is_locale("zh-CN") && is_locale("ja") && is_locale("zh-Hant-TW"));
+        assert!(!is_locale("Japanese") && !is_locale("zh_CN") && !is_locale(""));
+    }
+}

@@ -1,0 +1,74 @@
+//! JSON API under `/api/v1`.
+
+mod audit;
+mod incidents;
+
+use actix_web::{HttpRequest, HttpResponse, error, web};
+use serde_json::{Map, Value};
+
+use crate::error::AppError;
+
+/// The OpenAPI 3 document for every route of this API.
+pub const OPENAPI: &str = include_str!("openapi.json");
+
+/// Registers the API routes.
+pub fn config(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::scope("/api/v1")
+            .route("/openapi.json", web::get().to(openapi))
+            .configure(incidents::config)
+            .configure(audit::config),
+    );
+}
+
+async fn openapi() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .body(OPENAPI)
+}
+
+/// A request body that must be one JSON object.
+pub type JsonObject = web::Json<Map<String, Value>>;
+
+/// Body and query-string extractor settings with problem+json errors.
+pub fn extractor_config(cfg: &mut web::ServiceConfig, json_limit: usize) {
+    cfg.app_data(
+        web::JsonConfig::default()
+            .limit(json_limit)
+            .error_handler(move |err, _req: &HttpRequest| json_error(err, json_limit).into()),
+    )
+    .app_data(web::QueryConfig::default().error_handler(|err, _req| {
+        AppError::Validation(vec![crate::domain::FieldError::new(
+            "query",
+            err.to_string(),
+        )])
+        .into()
+    }))
+    .app_data(
+        web::PathConfig::default()
+            .error_handler(|err, _req| AppError::NotFound(format!("path ({err})")).into()),
+    );
+}
+
+fn json_error(err: error::JsonPayloadError, limit: usize) -> AppError {
+    match err {
+        error::JsonPayloadError::Overflow { .. }
+        | error::JsonPayloadError::OverflowKnownLength { .. } => AppError::PayloadTooLarge(limit),
+        error::JsonPayloadError::ContentType => {
+            AppError::UnsupportedMediaType("application/json".into())
+        }
+        error::JsonPayloadError::Deserialize(e) => {
+            AppError::Malformed(format!("body must be one JSON object: {e}"))
+        }
+        other => AppError::Malformed(other.to_string()),
+    }
+}
+
+/// Reads `?limit=` within 1..=200 (default 50).
+fn page_limit(limit: Option<i64>) -> Result<i64, AppError> {
+    match limit {
+        None => Ok(50),
+        Some(n) if (1..=200).contains(&n) => Ok(n),
+        Some(_) => Err(AppError::field("limit", "must be between 1 and 200")),
+    }
+}

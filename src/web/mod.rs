@@ -1,0 +1,80 @@
+//! The HTTP server: health check, JSON API.
+
+pub mod api;
+pub mod auth;
+
+use std::net::TcpListener;
+
+use actix_web::dev::Server;
+use actix_web::{App, HttpResponse, HttpServer, web};
+use anyhow::Context;
+use serde_json::json;
+use tracing_actix_web::TracingLogger;
+
+use crate::config::Settings;
+use crate::db::Db;
+
+/// A bound, ready-to-run server.
+pub struct Application {
+    port: u16,
+    server: Server,
+}
+
+impl Application {
+    /// Connects and migrates the database, binds the listener and builds the server.
+    pub fn build(settings: &Settings) -> anyhow::Result<Self> {
+        let db = Db::connect(&settings.database)?;
+        let listener = TcpListener::bind(&settings.http.bind)
+            .with_context(|| format!("cannot listen on {}", settings.http.bind))?;
+        Self::with_listener(settings, db, listener)
+    }
+
+    /// Builds the server on an existing listener and database (tests use port 0).
+    pub fn with_listener(
+        settings: &Settings,
+        db: Db,
+        listener: TcpListener,
+    ) -> anyhow::Result<Self> {
+        let port = listener.local_addr()?.port();
+        let db = web::Data::new(db);
+        let json_limit = settings.http.json_limit_bytes;
+        let mut server = HttpServer::new(move || {
+            App::new()
+                .wrap(TracingLogger::default())
+                .app_data(db.clone())
+                .configure(|cfg| api::extractor_config(cfg, json_limit))
+                .route("/healthz", web::get().to(healthz))
+                .configure(api::config)
+                .default_service(web::to(not_found))
+        });
+        if let Some(workers) = settings.http.workers {
+            server = server.workers(workers);
+        }
+        let server = server.listen(listener)?.run();
+        Ok(Self { port, server })
+    }
+
+    /// The port actually bound.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Serves until the process is asked to stop.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+async fn healthz(db: web::Data<Db>) -> Result<HttpResponse, crate::error::AppError> {
+    db.read(|conn| {
+        use diesel::connection::SimpleConnection;
+        conn.batch_execute("SELECT 1")?;
+        Ok(())
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(json!({ "status": "ok", "database": db.backend().as_str() })))
+}
+
+async fn not_found() -> Result<HttpResponse, crate::error::AppError> {
+    Err(crate::error::AppError::NotFound("route".into()))
+}

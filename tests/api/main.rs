@@ -1,0 +1,12 @@
+//! One integration test binary: the app on a random port with a real database
+//! (a fresh SQLite file per test, or a fresh PostgreSQL database per test when
+//! `BREACHLINE_TEST_POSTGRES_URL` is set).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod audit;
+mod cli;
+mod health;
+mod helpers;
+mod incidents;
+mod migrations;
