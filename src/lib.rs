@@ -3,11 +3,13 @@
 //! See `docs/ARCHITECTURE.md` for how the modules fit together.
 
 pub mod audit;
+pub mod calendar;
 pub mod cli;
 pub mod config;
 pub mod db;
 pub mod domain;
 pub mod error;
+pub mod regimes;
 pub mod store;
 pub mod telemetry;
 pub mod web;

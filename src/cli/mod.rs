@@ -37,6 +37,12 @@ enum Command {
     /// Check the audit log.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Compute notification obligations and deadlines from incident facts (JSON in, JSON out).
+    Obligations {
+        /// Input JSON file, or - for standard input.
+        #[arg(long, value_name = "FILE")]
+        input: PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -98,6 +104,9 @@ pub fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    if let Command::Obligations { input } = &cli.command {
+        return obligations(input);
+    }
     let settings = Settings::load(cli.config.as_deref())?;
     crate::telemetry::init(settings.log.format);
     match cli.command {
@@ -116,5 +125,21 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Audit(AuditCommand::Verify { tenant }) => {
             admin::verify_audit(&settings, tenant.as_deref())
         }
+        Command::Obligations { input } => obligations(&input),
     }
+}
+
+/// Pure computation: needs no database or configuration.
+fn obligations(input: &std::path::Path) -> anyhow::Result<ExitCode> {
+    use std::io::Read;
+    let mut json = String::new();
+    if input == std::path::Path::new("-") {
+        std::io::stdin().read_to_string(&mut json)?;
+    } else {
+        json = std::fs::read_to_string(input)
+            .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", input.display()))?;
+    }
+    let output = crate::regimes::run_cli(&json).map_err(crate::error::AppError::Validation)?;
+    println!("{output}");
+    Ok(ExitCode::SUCCESS)
 }

@@ -1,0 +1,149 @@
+//! Regimes as data: one TOML file per regime in `data/` (territory, civil time zone,
+//! conditions, and rules with citation and `effective_from`), evaluated by a small pure
+//! engine into obligations with deadlines (design.md §4).
+//!
+//! Output order: regimes in file order (gdpr, uk-gdpr, appi, pipl, cn-cac, tw-pdpa,
+//! ru-152fz, us-ca, us-ny, us-tx, us-fl, us-co, us-wa, sg-pdpa, kr-pipa, au-ndb, br-lgpd,
+//! in-dpdp, ca-pipeda), each regime's duties in rule order, tenant commitments last in
+//! input order. `not_triggered` follows the same order.
+
+mod commitment;
+mod conditions;
+mod deadline;
+mod engine;
+mod input;
+mod model;
+#[cfg(test)]
+mod tests;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use chrono_tz::Tz;
+use serde::Serialize;
+
+use crate::calendar::CalendarError;
+use crate::domain::FieldError;
+
+pub use deadline::DeadlineKind;
+pub use input::{
+    AffectedGroup, Commitment, CommitmentPeriod, EvaluationInput, TenantProfile, parse,
+};
+
+/// The embedded regime data could not be read (a build defect, caught by unit tests).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid embedded regime data: {0}")]
+pub struct RegimeDataError(String);
+
+/// The result of evaluating every regime and commitment for one incident.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Evaluation {
+    /// Duties that apply, with their deadlines.
+    pub obligations: Vec<Obligation>,
+    /// Regimes (or single duties of a regime) that do not apply, with the reason.
+    pub not_triggered: Vec<NotTriggered>,
+}
+
+/// One duty: who must be told, by when, on what legal basis, and why it applies.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Obligation {
+    /// Regime id, e.g. `appi` or `commitment:jc-task`.
+    pub regime: String,
+    /// `regulator`, `subjects`, `attorney_general`, …
+    pub recipient: String,
+    /// `initial`, `preliminary`, `final`, `followup`, `notice`.
+    pub phase: String,
+    /// `fixed` (a computed `due_at`) or `asap`.
+    pub kind: DeadlineKind,
+    /// The instant the duty is due (RFC 3339 UTC); `None` for asap or on error.
+    pub due_at: Option<DateTime<Utc>>,
+    /// The local due date for day-based deadlines.
+    pub due_date: Option<NaiveDate>,
+    /// The civil time zone the deadline is counted in (IANA name).
+    pub time_zone: String,
+    /// For asap duties: the target instant (default 72 h after the clock start).
+    pub target_at: Option<DateTime<Utc>>,
+    /// For asap duties with an outer statutory or assessment limit: that limit.
+    pub limit_at: Option<DateTime<Utc>>,
+    /// Legal citation (or the tenant's promise).
+    pub basis: String,
+    /// Why it applies, e.g. `1,500 people in JP; cause malicious`.
+    pub trigger: String,
+    /// Why the deadline could not be computed, e.g. `no holiday data for JP 2028`.
+    pub error: Option<String>,
+}
+
+/// A regime, or one duty of a regime, that does not apply, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NotTriggered {
+    /// Regime id.
+    pub regime: String,
+    /// The skipped duty (`recipient.phase`) when the regime has other obligations.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub obligation: Option<String>,
+    /// Why, e.g. `risk is low, needs high`.
+    pub reason: String,
+}
+
+impl Obligation {
+    fn new(
+        regime: String,
+        recipient: String,
+        phase: String,
+        tz: Tz,
+        basis: String,
+        trigger: String,
+        due: Result<deadline::Due, CalendarError>,
+    ) -> Self {
+        let (due, error) = match due {
+            Ok(due) => (Some(due), None),
+            Err(e) => (None, Some(e.to_string())),
+        };
+        Obligation {
+            regime,
+            recipient,
+            phase,
+            kind: due.as_ref().map_or(DeadlineKind::Fixed, |d| d.kind),
+            due_at: due.as_ref().and_then(|d| d.due_at),
+            due_date: due.as_ref().and_then(|d| d.due_date),
+            time_zone: tz.name().to_string(),
+            target_at: due.as_ref().and_then(|d| d.target_at),
+            limit_at: due.as_ref().and_then(|d| d.limit_at),
+            basis,
+            trigger,
+            error,
+        }
+    }
+}
+
+impl Evaluation {
+    fn skip(&mut self, regime: &str, obligation: Option<String>, reason: String) {
+        self.not_triggered.push(NotTriggered {
+            regime: regime.to_string(),
+            obligation,
+            reason,
+        });
+    }
+}
+
+/// Evaluates every regime and tenant commitment for one incident.
+pub fn evaluate(input: &EvaluationInput) -> Result<Evaluation, RegimeDataError> {
+    let regimes = model::regimes().map_err(RegimeDataError)?;
+    let mut out = Evaluation::default();
+    for regime in regimes {
+        engine::evaluate_regime(regime, input, &mut out);
+    }
+    for promise in &input.tenant.commitments {
+        let closures = &input.tenant.closures;
+        out.obligations
+            .push(commitment::obligation(promise, input.aware_at, closures));
+    }
+    Ok(out)
+}
+
+/// `breachline obligations`: JSON input in, pretty JSON `{obligations, not_triggered}` out.
+pub fn run_cli(json: &str) -> Result<String, Vec<FieldError>> {
+    let input = parse(json)?;
+    let evaluation =
+        evaluate(&input).map_err(|e| vec![FieldError::new("regimes", e.to_string())])?;
+    serde_json::to_string_pretty(&evaluation)
+        .map_err(|e| vec![FieldError::new("output", e.to_string())])
+}
