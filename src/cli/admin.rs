@@ -83,6 +83,31 @@ pub fn list_tenants(settings: &Settings) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+pub fn set_tenant_profile(settings: &Settings, slug: &str, json: &str) -> anyhow::Result<ExitCode> {
+    let profile = match serde_json::from_str(json) {
+        Ok(serde_json::Value::Object(map)) => map,
+        _ => return Err(AppError::Malformed("the profile must be one JSON object".into()).into()),
+    };
+    let db = Db::connect(&settings.database)?;
+    let tenant = db.write_blocking(|conn| {
+        let row = tenants::require_by_slug(conn, slug)?;
+        let view = tenants::update_profile(conn, &row.id, profile)?;
+        audit::append(
+            conn,
+            &row.id,
+            AuditEvent {
+                actor: "cli".into(),
+                action: "tenant.profile",
+                target: format!("tenant:{slug}"),
+                details: json!({ "establishments": view.establishments, "profile": view.profile }),
+            },
+        )?;
+        Ok(view)
+    })?;
+    println!("{}", serde_json::to_string_pretty(&tenant)?);
+    Ok(ExitCode::SUCCESS)
+}
+
 pub fn create_token(
     settings: &Settings,
     tenant_slug: &str,

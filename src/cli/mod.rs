@@ -63,6 +63,15 @@ enum TenantsCommand {
     },
     /// List tenants.
     List,
+    /// Replace a tenant's profile from JSON `{establishments?, commitments, closures}`
+    /// (`-` for stdin); recomputes the obligations of its open incidents.
+    Profile {
+        /// Tenant slug.
+        slug: String,
+        /// JSON file, or - for standard input.
+        #[arg(long, value_name = "FILE")]
+        input: PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -119,6 +128,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             locale,
         }) => admin::create_tenant(&settings, slug, name, establishments, locale),
         Command::Tenants(TenantsCommand::List) => admin::list_tenants(&settings),
+        Command::Tenants(TenantsCommand::Profile { slug, input }) => {
+            admin::set_tenant_profile(&settings, &slug, &read_input(&input)?)
+        }
         Command::Tokens(TokensCommand::Create { tenant, role, name }) => {
             admin::create_token(&settings, &tenant, role, name)
         }
@@ -131,15 +143,21 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 
 /// Pure computation: needs no database or configuration.
 fn obligations(input: &std::path::Path) -> anyhow::Result<ExitCode> {
-    use std::io::Read;
-    let mut json = String::new();
-    if input == std::path::Path::new("-") {
-        std::io::stdin().read_to_string(&mut json)?;
-    } else {
-        json = std::fs::read_to_string(input)
-            .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", input.display()))?;
-    }
+    let json = read_input(input)?;
     let output = crate::regimes::run_cli(&json).map_err(crate::error::AppError::Validation)?;
     println!("{output}");
     Ok(ExitCode::SUCCESS)
+}
+
+/// Reads a file, or standard input for `-`.
+fn read_input(input: &std::path::Path) -> anyhow::Result<String> {
+    use std::io::Read;
+    let mut text = String::new();
+    if input == std::path::Path::new("-") {
+        std::io::stdin().read_to_string(&mut text)?;
+    } else {
+        text = std::fs::read_to_string(input)
+            .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", input.display()))?;
+    }
+    Ok(text)
 }

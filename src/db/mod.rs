@@ -88,9 +88,11 @@ impl Db {
     pub fn connect(settings: &DatabaseSettings) -> anyhow::Result<Self> {
         let url = settings.url.clone();
         migrate(&url)?;
+        // No idle minimum: r2d2 would replenish it on a background thread, and a
+        // process exiting while that thread is inside libpq's connect crashes.
         let pool = r2d2::Pool::builder()
             .max_size(settings.pool_size.max(1))
-            .min_idle(Some(1))
+            .min_idle(Some(0))
             .connection_timeout(Duration::from_secs(30))
             .build(ConnectionManager { url: url.clone() })
             .context("cannot open database connection pool")?;

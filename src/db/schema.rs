@@ -10,6 +10,7 @@ diesel::table! {
         audit_seq -> BigInt,
         audit_head -> Text,
         created_at -> Timestamp,
+        profile -> Text,
     }
 }
 
@@ -79,11 +80,52 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    obligations (id) {
+        id -> Text,
+        tenant_id -> Text,
+        incident_id -> Text,
+        regime -> Text,
+        recipient -> Text,
+        phase -> Text,
+        kind -> Text,
+        due_at -> Nullable<Timestamp>,
+        due_date -> Nullable<Text>,
+        time_zone -> Text,
+        target_at -> Nullable<Timestamp>,
+        limit_at -> Nullable<Timestamp>,
+        basis -> Text,
+        trigger_reason -> Text,
+        error -> Nullable<Text>,
+        status -> Text,
+        met_at -> Nullable<Timestamp>,
+        evidence -> Nullable<Text>,
+        waived_reason -> Nullable<Text>,
+        resolved_by -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    incident_evaluations (incident_id) {
+        incident_id -> Text,
+        tenant_id -> Text,
+        evaluated_at -> Timestamp,
+        input -> Text,
+        not_triggered -> Text,
+    }
+}
+
 diesel::joinable!(api_tokens -> tenants (tenant_id));
 diesel::joinable!(incidents -> tenants (tenant_id));
 diesel::joinable!(timeline_entries -> incidents (incident_id));
 
+diesel::joinable!(obligations -> incidents (incident_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
+    obligations,
+    incident_evaluations,
     tenants,
     api_tokens,
     incidents,

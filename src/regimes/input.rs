@@ -160,6 +160,22 @@ fn affected_group(
     })
 }
 
+/// Parses a tenant profile on its own (`{establishments?, commitments?, closures?}`),
+/// as stored on the tenant and edited through the API and CLI.
+pub fn parse_tenant_profile(value: &Value) -> Result<TenantProfile, Vec<FieldError>> {
+    let mut errors = Vec::new();
+    let profile = tenant(value, &mut errors);
+    for error in &mut errors {
+        if let Some(rest) = error.field.strip_prefix("tenant.") {
+            error.field = rest.to_owned();
+        }
+    }
+    match profile {
+        Some(profile) if errors.is_empty() => Ok(profile),
+        _ => Err(errors),
+    }
+}
+
 fn tenant(value: &Value, errors: &mut Vec<FieldError>) -> Option<TenantProfile> {
     let fields = &["establishments", "commitments", "closures"];
     let obj = object(value, "tenant", fields, errors)?;

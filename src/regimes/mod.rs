@@ -26,6 +26,7 @@ use crate::domain::FieldError;
 pub use deadline::DeadlineKind;
 pub use input::{
     AffectedGroup, Commitment, CommitmentPeriod, EvaluationInput, TenantProfile, parse,
+    parse_tenant_profile,
 };
 
 /// The embedded regime data could not be read (a build defect, caught by unit tests).

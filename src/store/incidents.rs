@@ -225,6 +225,15 @@ pub fn get(conn: &mut DbConnection, tenant_id: &str, id: &str) -> AppResult<Inci
         .ok_or_else(|| AppError::NotFound(format!("incident {id}")))
 }
 
+/// Ids of the tenant's incidents that are not closed.
+pub fn open_ids(conn: &mut DbConnection, tenant_id: &str) -> AppResult<Vec<String>> {
+    Ok(incidents::table
+        .filter(incidents::tenant_id.eq(tenant_id))
+        .filter(incidents::status.ne(IncidentStatus::Closed.as_str()))
+        .select(incidents::id)
+        .load::<String>(conn)?)
+}
+
 /// Newest first, `limit` at a time, starting after the `before` id (keyset paging).
 pub fn list(
     conn: &mut DbConnection,

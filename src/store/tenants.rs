@@ -4,12 +4,13 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde::Serialize;
 
-use super::{from_json_text, new_id, to_json_text};
+use super::{from_json_text, incidents, new_id, obligations, to_json_text};
 use crate::audit::GENESIS_HASH;
 use crate::db::DbConnection;
 use crate::db::schema::tenants;
 use crate::domain::{FieldError, Jurisdiction, format_instant, now_micros};
 use crate::error::{AppError, AppResult};
+use crate::regimes;
 
 /// One tenant as stored.
 #[derive(Debug, Clone, Queryable)]
@@ -30,6 +31,8 @@ pub struct TenantRow {
     pub audit_head: String,
     /// When it was created.
     pub created_at: NaiveDateTime,
+    /// JSON profile: `{commitments, closures}` (see `regimes::parse_tenant_profile`).
+    pub profile: String,
 }
 
 /// A tenant as shown to users.
@@ -47,6 +50,8 @@ pub struct Tenant {
     pub default_locale: String,
     /// RFC 3339 creation time.
     pub created_at: String,
+    /// The tenant's own promises and closure days.
+    pub profile: serde_json::Value,
 }
 
 impl TenantRow {
@@ -59,6 +64,7 @@ impl TenantRow {
             establishments: from_json_text(&self.establishments)?,
             default_locale: self.default_locale.clone(),
             created_at: format_instant(self.created_at),
+            profile: from_json_text(&self.profile)?,
         })
     }
 }
@@ -151,6 +157,7 @@ pub fn create(conn: &mut DbConnection, new: &NewTenant) -> AppResult<TenantRow> 
         audit_seq: 0,
         audit_head: GENESIS_HASH.to_owned(),
         created_at: now_micros(),
+        profile: "{}".to_owned(),
     };
     diesel::insert_into(tenants::table)
         .values((
@@ -162,6 +169,7 @@ pub fn create(conn: &mut DbConnection, new: &NewTenant) -> AppResult<TenantRow> 
             tenants::audit_seq.eq(row.audit_seq),
             tenants::audit_head.eq(&row.audit_head),
             tenants::created_at.eq(row.created_at),
+            tenants::profile.eq(&row.profile),
         ))
         .execute(conn)?;
     Ok(row)
@@ -187,6 +195,37 @@ pub fn get(conn: &mut DbConnection, tenant_id: &str) -> AppResult<TenantRow> {
 /// Loads a tenant by slug, or says which slug is unknown.
 pub fn require_by_slug(conn: &mut DbConnection, slug: &str) -> AppResult<TenantRow> {
     find_by_slug(conn, slug)?.ok_or_else(|| AppError::NotFound(format!("tenant '{slug}'")))
+}
+
+/// Validates and stores a profile `{establishments?, commitments?, closures?}`
+/// (absent establishments are kept), then recomputes the obligations of the
+/// tenant's incidents that are not closed.
+pub fn update_profile(
+    conn: &mut DbConnection,
+    tenant_id: &str,
+    mut profile: serde_json::Map<String, serde_json::Value>,
+) -> AppResult<Tenant> {
+    let parsed = regimes::parse_tenant_profile(&serde_json::Value::Object(profile.clone()))
+        .map_err(AppError::Validation)?;
+    if profile.remove("establishments").is_some() {
+        let mut codes: Vec<String> = parsed
+            .establishments
+            .iter()
+            .map(|j| j.as_str().to_owned())
+            .collect();
+        codes.sort();
+        codes.dedup();
+        diesel::update(tenants::table.find(tenant_id))
+            .set(tenants::establishments.eq(to_json_text(&codes)?))
+            .execute(conn)?;
+    }
+    diesel::update(tenants::table.find(tenant_id))
+        .set(tenants::profile.eq(to_json_text(&profile)?))
+        .execute(conn)?;
+    for incident_id in incidents::open_ids(conn, tenant_id)? {
+        obligations::refresh(conn, tenant_id, &incident_id)?;
+    }
+    get(conn, tenant_id)?.to_tenant()
 }
 
 /// Every tenant, by slug.

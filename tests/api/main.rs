@@ -10,3 +10,4 @@ mod health;
 mod helpers;
 mod incidents;
 mod migrations;
+mod obligations;

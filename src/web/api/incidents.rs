@@ -9,7 +9,7 @@ use crate::audit::{self, AuditEvent};
 use crate::db::{Db, DbConnection};
 use crate::domain::{FactsChange, Field, IncidentStatus, Reader, apply_incident_input, now_micros};
 use crate::error::{AppError, AppResult};
-use crate::store::{incidents, timeline};
+use crate::store::{incidents, obligations, timeline};
 use crate::web::auth::Principal;
 
 pub fn config(cfg: &mut web::ServiceConfig) {
@@ -35,6 +35,7 @@ async fn create_incident(
     let row = db
         .write(move |conn| {
             let row = incidents::insert(conn, &who.tenant_id, &facts, &who.name)?;
+            obligations::refresh(conn, &who.tenant_id, &row.id)?;
             let view = row.to_json()?;
             audit::append(
                 conn,
@@ -139,6 +140,7 @@ fn apply_update(
     }
     let before = row.to_json()?;
     let updated = incidents::update(conn, &who.tenant_id, id, &facts, status)?;
+    obligations::refresh(conn, &who.tenant_id, id)?;
     let after = updated.to_json()?;
     if let Some(next) = status {
         timeline::insert(

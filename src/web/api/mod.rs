@@ -2,6 +2,8 @@
 
 mod audit;
 mod incidents;
+mod obligations;
+mod tenant;
 
 use actix_web::{HttpRequest, HttpResponse, error, web};
 use serde_json::{Map, Value};
@@ -17,6 +19,8 @@ pub fn config(cfg: &mut web::ServiceConfig) {
         web::scope("/api/v1")
             .route("/openapi.json", web::get().to(openapi))
             .configure(incidents::config)
+            .configure(obligations::config)
+            .configure(tenant::config)
             .configure(audit::config),
     );
 }

@@ -1,0 +1,3 @@
+DROP TABLE incident_evaluations;
+DROP TABLE obligations;
+ALTER TABLE tenants DROP COLUMN profile;

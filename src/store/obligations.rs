@@ -1,0 +1,381 @@
+//! An incident's obligations: computed by the regime engine from the incident's
+//! facts, its affected people and the tenant's profile, stored with a status
+//! (`open`, `met` with evidence, `waived` with a reason) that survives recomputes.
+
+use std::collections::HashMap;
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use serde_json::{Value, json};
+
+use super::incidents::IncidentRow;
+use super::tenants::TenantRow;
+use super::{from_json_text, incidents, new_id, tenants, to_json_text};
+use crate::db::DbConnection;
+use crate::db::schema::{incident_evaluations, obligations};
+use crate::domain::{format_instant, now_micros};
+use crate::error::{AppError, AppResult};
+use crate::regimes::{self, Obligation};
+
+/// One stored obligation.
+#[derive(Debug, Clone, Queryable)]
+pub struct ObligationRow {
+    /// Identifier.
+    pub id: String,
+    /// Owning tenant.
+    pub tenant_id: String,
+    /// Incident it belongs to.
+    pub incident_id: String,
+    /// Regime id (`appi`, `commitment:jc-task`, …).
+    pub regime: String,
+    /// Who must be told.
+    pub recipient: String,
+    /// Which phase.
+    pub phase: String,
+    /// `fixed` or `asap`.
+    pub kind: String,
+    /// Deadline instant (UTC).
+    pub due_at: Option<NaiveDateTime>,
+    /// Local due date (`YYYY-MM-DD`).
+    pub due_date: Option<String>,
+    /// IANA zone the deadline is counted in.
+    pub time_zone: String,
+    /// Target for asap duties.
+    pub target_at: Option<NaiveDateTime>,
+    /// Outer limit for asap duties.
+    pub limit_at: Option<NaiveDateTime>,
+    /// Legal citation.
+    pub basis: String,
+    /// Why it applies.
+    pub trigger_reason: String,
+    /// Why the deadline could not be computed.
+    pub error: Option<String>,
+    /// `open`, `met` or `waived`.
+    pub status: String,
+    /// When it was met.
+    pub met_at: Option<NaiveDateTime>,
+    /// What was sent or filed.
+    pub evidence: Option<String>,
+    /// Why it was waived.
+    pub waived_reason: Option<String>,
+    /// Who marked it met or waived.
+    pub resolved_by: Option<String>,
+    /// When it was first computed.
+    pub created_at: NaiveDateTime,
+    /// When it last changed.
+    pub updated_at: NaiveDateTime,
+}
+
+impl ObligationRow {
+    /// The API representation; an open obligation past its `due_at` shows as `missed`.
+    pub fn to_json(&self, now: NaiveDateTime) -> Value {
+        let overdue = self.due_at.is_some_and(|due| due < now);
+        let status = if self.status == "open" && overdue {
+            "missed"
+        } else {
+            self.status.as_str()
+        };
+        let late = match (self.met_at, self.due_at) {
+            (Some(met), Some(due)) => met > due,
+            _ => false,
+        };
+        json!({
+            "id": self.id,
+            "regime": self.regime,
+            "recipient": self.recipient,
+            "phase": self.phase,
+            "kind": self.kind,
+            "due_at": self.due_at.map(format_instant),
+            "due_date": self.due_date,
+            "time_zone": self.time_zone,
+            "target_at": self.target_at.map(format_instant),
+            "limit_at": self.limit_at.map(format_instant),
+            "basis": self.basis,
+            "trigger": self.trigger_reason,
+            "error": self.error,
+            "status": status,
+            "met_at": self.met_at.map(format_instant),
+            "met_late": late,
+            "evidence": self.evidence,
+            "waived_reason": self.waived_reason,
+            "resolved_by": self.resolved_by,
+        })
+    }
+}
+
+/// The computed fields of an obligation, written on every refresh.
+#[derive(AsChangeset, Insertable)]
+#[diesel(table_name = obligations, treat_none_as_null = true)]
+struct ComputedFields {
+    kind: String,
+    due_at: Option<NaiveDateTime>,
+    due_date: Option<String>,
+    time_zone: String,
+    target_at: Option<NaiveDateTime>,
+    limit_at: Option<NaiveDateTime>,
+    basis: String,
+    trigger_reason: String,
+    error: Option<String>,
+    updated_at: NaiveDateTime,
+}
+
+impl ComputedFields {
+    fn from(o: &Obligation, now: NaiveDateTime) -> AppResult<Self> {
+        let kind = serde_json::to_value(o.kind).map_err(|e| AppError::Unexpected(e.into()))?;
+        Ok(Self {
+            kind: kind.as_str().unwrap_or("fixed").to_owned(),
+            due_at: o.due_at.map(|t| t.naive_utc()),
+            due_date: o.due_date.map(|d| d.to_string()),
+            time_zone: o.time_zone.clone(),
+            target_at: o.target_at.map(|t| t.naive_utc()),
+            limit_at: o.limit_at.map(|t| t.naive_utc()),
+            basis: o.basis.clone(),
+            trigger_reason: o.trigger.clone(),
+            error: o.error.clone(),
+            updated_at: now,
+        })
+    }
+}
+
+/// The regime engine's input for an incident, in the JSON form `breachline
+/// obligations` reads, so a stored evaluation can be replayed on the command line.
+pub fn evaluation_input(
+    incident: &IncidentRow,
+    tenant: &TenantRow,
+    affected: Value,
+) -> AppResult<Value> {
+    let facts = incident.facts()?;
+    let mut profile: Value = from_json_text(&tenant.profile)?;
+    if let Some(map) = profile.as_object_mut() {
+        map.insert(
+            "establishments".into(),
+            from_json_text(&tenant.establishments)?,
+        );
+    }
+    Ok(json!({
+        "aware_at": format_instant(facts.aware_at),
+        "assessed_at": facts.assessed_at.map(format_instant),
+        "cause": facts.cause,
+        "data_categories": facts.data_categories,
+        "encrypted": facts.encrypted,
+        "risk": facts.risk,
+        "affected": affected,
+        "tenant": profile,
+    }))
+}
+
+/// Affected people per jurisdiction: until an affected set is computed, the
+/// incident's `estimated_affected`, attributed to the tenant's first establishment.
+fn affected_groups(incident: &IncidentRow, tenant: &TenantRow) -> AppResult<Value> {
+    let establishments: Vec<String> = from_json_text(&tenant.establishments)?;
+    Ok(
+        match (incident.estimated_affected, establishments.first()) {
+            (Some(count), Some(place)) if count > 0 => {
+                json!([{ "jurisdiction": place, "count": count, "minors": 0 }])
+            }
+            _ => json!([]),
+        },
+    )
+}
+
+/// Recomputes an incident's obligations, keeping the status of those that still apply
+/// and dropping open ones that no longer do (met or waived ones stay as history).
+pub fn refresh(conn: &mut DbConnection, tenant_id: &str, incident_id: &str) -> AppResult<()> {
+    let incident = incidents::get(conn, tenant_id, incident_id)?;
+    let tenant = tenants::get(conn, tenant_id)?;
+    let input = evaluation_input(&incident, &tenant, affected_groups(&incident, &tenant)?)?;
+    let parsed = regimes::parse(&input.to_string()).map_err(|errors| {
+        AppError::Unexpected(anyhow::anyhow!(
+            "stored facts do not form a valid evaluation: {errors:?}"
+        ))
+    })?;
+    let evaluation = regimes::evaluate(&parsed).map_err(|e| AppError::Unexpected(e.into()))?;
+    let now = now_micros();
+    let mut existing: HashMap<(String, String, String), ObligationRow> =
+        list(conn, tenant_id, incident_id)?
+            .into_iter()
+            .map(|row| {
+                (
+                    (row.regime.clone(), row.recipient.clone(), row.phase.clone()),
+                    row,
+                )
+            })
+            .collect();
+    for o in &evaluation.obligations {
+        let key = (o.regime.clone(), o.recipient.clone(), o.phase.clone());
+        let fields = ComputedFields::from(o, now)?;
+        match existing.remove(&key) {
+            Some(row) => {
+                diesel::update(obligations::table.find(&row.id))
+                    .set(&fields)
+                    .execute(conn)?;
+            }
+            None => insert(conn, tenant_id, incident_id, o, fields, now)?,
+        }
+    }
+    let stale: Vec<String> = existing
+        .into_values()
+        .filter(|r| r.status == "open")
+        .map(|r| r.id)
+        .collect();
+    diesel::delete(obligations::table.filter(obligations::id.eq_any(stale))).execute(conn)?;
+    save_evaluation(
+        conn,
+        tenant_id,
+        incident_id,
+        &input,
+        &evaluation.not_triggered,
+        now,
+    )
+}
+
+fn insert(
+    conn: &mut DbConnection,
+    tenant_id: &str,
+    incident_id: &str,
+    o: &Obligation,
+    fields: ComputedFields,
+    now: NaiveDateTime,
+) -> AppResult<()> {
+    diesel::insert_into(obligations::table)
+        .values((
+            fields,
+            obligations::id.eq(new_id()),
+            obligations::tenant_id.eq(tenant_id),
+            obligations::incident_id.eq(incident_id),
+            obligations::regime.eq(&o.regime),
+            obligations::recipient.eq(&o.recipient),
+            obligations::phase.eq(&o.phase),
+            obligations::status.eq("open"),
+            obligations::created_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+fn save_evaluation(
+    conn: &mut DbConnection,
+    tenant_id: &str,
+    incident_id: &str,
+    input: &Value,
+    not_triggered: &[regimes::NotTriggered],
+    now: NaiveDateTime,
+) -> AppResult<()> {
+    diesel::delete(incident_evaluations::table.find(incident_id)).execute(conn)?;
+    diesel::insert_into(incident_evaluations::table)
+        .values((
+            incident_evaluations::incident_id.eq(incident_id),
+            incident_evaluations::tenant_id.eq(tenant_id),
+            incident_evaluations::evaluated_at.eq(now),
+            incident_evaluations::input.eq(input.to_string()),
+            incident_evaluations::not_triggered.eq(to_json_text(&not_triggered)?),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// The incident's obligations, earliest deadline (or target) first.
+pub fn list(
+    conn: &mut DbConnection,
+    tenant_id: &str,
+    incident_id: &str,
+) -> AppResult<Vec<ObligationRow>> {
+    let mut rows = obligations::table
+        .filter(obligations::tenant_id.eq(tenant_id))
+        .filter(obligations::incident_id.eq(incident_id))
+        .load::<ObligationRow>(conn)?;
+    rows.sort_by_key(|r| {
+        (
+            r.due_at.or(r.target_at).is_none(),
+            r.due_at.or(r.target_at),
+            r.regime.clone(),
+        )
+    });
+    Ok(rows)
+}
+
+/// The last evaluation's input and the regimes that did not apply.
+pub fn evaluation(
+    conn: &mut DbConnection,
+    tenant_id: &str,
+    incident_id: &str,
+) -> AppResult<(Value, Value, String)> {
+    let (input, not_triggered, at): (String, String, NaiveDateTime) = incident_evaluations::table
+        .filter(incident_evaluations::tenant_id.eq(tenant_id))
+        .filter(incident_evaluations::incident_id.eq(incident_id))
+        .select((
+            incident_evaluations::input,
+            incident_evaluations::not_triggered,
+            incident_evaluations::evaluated_at,
+        ))
+        .first(conn)
+        .optional()?
+        .ok_or_else(|| AppError::NotFound(format!("evaluation of incident {incident_id}")))?;
+    Ok((
+        from_json_text(&input)?,
+        from_json_text(&not_triggered)?,
+        format_instant(at),
+    ))
+}
+
+/// Loads one obligation of one of the tenant's incidents.
+pub fn get(
+    conn: &mut DbConnection,
+    tenant_id: &str,
+    incident_id: &str,
+    id: &str,
+) -> AppResult<ObligationRow> {
+    obligations::table
+        .filter(obligations::tenant_id.eq(tenant_id))
+        .filter(obligations::incident_id.eq(incident_id))
+        .filter(obligations::id.eq(id))
+        .first::<ObligationRow>(conn)
+        .optional()?
+        .ok_or_else(|| AppError::NotFound(format!("obligation {id}")))
+}
+
+/// A user's decision about an obligation.
+#[derive(Debug, Clone)]
+pub enum Resolution {
+    /// Done: what was sent or filed, and when.
+    Met {
+        /// What was sent or filed.
+        evidence: String,
+        /// When.
+        at: NaiveDateTime,
+    },
+    /// Not needed, and why.
+    Waived {
+        /// Why.
+        reason: String,
+    },
+    /// Back to open (a mistaken decision).
+    Reopened,
+}
+
+/// Records a resolution on one obligation.
+pub fn resolve(
+    conn: &mut DbConnection,
+    row: &ObligationRow,
+    resolution: &Resolution,
+    by: &str,
+) -> AppResult<()> {
+    let (status, met_at, evidence, reason, resolved_by) = match resolution {
+        Resolution::Met { evidence, at } => {
+            ("met", Some(*at), Some(evidence.as_str()), None, Some(by))
+        }
+        Resolution::Waived { reason } => ("waived", None, None, Some(reason.as_str()), Some(by)),
+        Resolution::Reopened => ("open", None, None, None, None),
+    };
+    diesel::update(obligations::table.find(&row.id))
+        .set((
+            obligations::status.eq(status),
+            obligations::met_at.eq(met_at),
+            obligations::evidence.eq(evidence),
+            obligations::waived_reason.eq(reason),
+            obligations::resolved_by.eq(resolved_by),
+            obligations::updated_at.eq(now_micros()),
+        ))
+        .execute(conn)?;
+    Ok(())
+}

@@ -1,0 +1,49 @@
+//! The caller's tenant: profile with establishments, commitments and closure days.
+
+use actix_web::{HttpResponse, web};
+use serde_json::json;
+
+use super::JsonObject;
+use crate::audit::{self, AuditEvent};
+use crate::db::Db;
+use crate::error::AppResult;
+use crate::store::tenants;
+use crate::web::auth::Principal;
+
+pub fn config(cfg: &mut web::ServiceConfig) {
+    cfg.route("/tenant", web::get().to(get_tenant))
+        .route("/tenant/profile", web::put().to(update_tenant_profile));
+}
+
+async fn get_tenant(who: Principal, db: web::Data<Db>) -> AppResult<HttpResponse> {
+    let role = who.role;
+    let view = db
+        .read(move |conn| tenants::get(conn, &who.tenant_id)?.to_tenant())
+        .await?;
+    Ok(HttpResponse::Ok().json(json!({ "tenant": view, "role": role })))
+}
+
+async fn update_tenant_profile(
+    who: Principal,
+    db: web::Data<Db>,
+    body: JsonObject,
+) -> AppResult<HttpResponse> {
+    who.require(
+        who.role == crate::domain::Role::Admin,
+        "change the tenant profile",
+    )?;
+    let profile = body.into_inner();
+    let view = db
+        .write(move |conn| {
+            let view = tenants::update_profile(conn, &who.tenant_id, profile)?;
+            audit::append(conn, &who.tenant_id, AuditEvent {
+                actor: who.actor(),
+                action: "tenant.profile",
+                target: format!("tenant:{}", view.slug),
+                details: json!({ "establishments": view.establishments, "profile": view.profile }),
+            })?;
+            Ok(view)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(view))
+}

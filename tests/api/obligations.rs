@@ -1,0 +1,234 @@
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, rejected_fields, spawn_app};
+
+fn find<'a>(list: &'a Value, regime: &str, recipient: &str, phase: &str) -> Option<&'a Value> {
+    list["obligations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["regime"] == regime && o["recipient"] == recipient && o["phase"] == phase)
+}
+
+/// The status an untouched obligation shows: `missed` once its deadline has passed.
+fn open_or_missed(due_at: &str) -> &'static str {
+    let due = chrono::DateTime::parse_from_rfc3339(due_at).unwrap();
+    if chrono::Utc::now() < due {
+        "open"
+    } else {
+        "missed"
+    }
+}
+
+async fn jc_task_incident(app: &TestApp, token: &str) -> String {
+    let (status, body) = app
+        .post(
+            token,
+            "/api/v1/incidents",
+            &json!({
+                "title": "Job-matching database exfiltrated",
+                "discovered_at": "2027-04-30T16:00:00Z",
+                "cause": "malicious",
+                "data_categories": ["contact", "government_id"],
+                "estimated_affected": 1500,
+                "risk": "high"
+            }),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    body["id"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn obligations_follow_facts_and_the_tenant_promise() {
+    let app = spawn_app().await;
+    let t = app.tenant("jc-task");
+    let profile = json!({"commitments": [{"id": "jc-task", "recipient": "subjects", "working_days": 30, "calendar": "JP",
+                                          "description": "notify users within 30 working days"}]});
+    let resp = app
+        .client
+        .put(app.url("/api/v1/tenant/profile"))
+        .bearer_auth(&t.admin)
+        .json(&profile)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let id = jc_task_incident(&app, &t.responder).await;
+    let path = format!("/api/v1/incidents/{id}/obligations");
+    let (status, list) = app.get(&t.viewer, &path).await;
+    assert_eq!(status, 200, "{list}");
+    // Aware Sat 1 May 2027 01:00 JST; malicious: 60 days with 1 May as day 1 → Tue 29 Jun.
+    let last = find(&list, "appi", "regulator", "final").expect("APPI final report");
+    assert_eq!(last["due_at"], "2027-06-29T14:59:59Z");
+    assert_eq!(last["status"], open_or_missed("2027-06-29T14:59:59Z"));
+    // 30 JP working days after 1 May (Golden Week 3–5 May off) → Wed 16 Jun.
+    let promise = find(&list, "commitment:jc-task", "subjects", "notice").expect("tenant promise");
+    assert_eq!(promise["due_date"], "2027-06-16");
+    assert_eq!(list["input"]["affected"][0]["count"], 1500);
+
+    let final_id = last["id"].as_str().unwrap();
+    let (status, met) = app
+        .post(
+            &t.responder,
+            &format!("{path}/{final_id}/met"),
+            &json!({"evidence": "PPC portal receipt 2026-0042"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{met}");
+    assert_eq!(met["status"], "met");
+    assert_eq!(met["resolved_by"], "jc-task-responder");
+
+    // A change of facts recomputes but keeps decisions already taken.
+    app.patch(
+        &t.responder,
+        &format!("/api/v1/incidents/{id}"),
+        &json!({"cause": "accidental", "data_categories": ["credentials"]}),
+    )
+    .await;
+    let (_, list) = app.get(&t.viewer, &path).await;
+    let last = find(&list, "appi", "regulator", "final").unwrap();
+    assert_eq!(last["status"], "met");
+    assert_eq!(
+        last["due_at"], "2027-05-31T14:59:59Z",
+        "30 days now: 1 May + 29 = Sun 30 May → Mon 31 May"
+    );
+
+    // Encrypted data: APPI no longer applies; open duties go, met ones stay as history.
+    app.patch(
+        &t.responder,
+        &format!("/api/v1/incidents/{id}"),
+        &json!({"encrypted": true}),
+    )
+    .await;
+    let (_, list) = app.get(&t.viewer, &path).await;
+    assert!(find(&list, "appi", "regulator", "preliminary").is_none());
+    assert!(find(&list, "appi", "regulator", "final").is_some());
+    assert!(
+        list["not_triggered"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|n| n["regime"] == "appi")
+    );
+}
+
+#[tokio::test]
+async fn waiving_needs_a_reason_and_is_audited() {
+    let app = spawn_app().await;
+    let t = app.tenant("acme");
+    let id = jc_task_incident(&app, &t.responder).await;
+    let path = format!("/api/v1/incidents/{id}/obligations");
+    let (_, list) = app.get(&t.viewer, &path).await;
+    let oid = find(&list, "appi", "subjects", "notice").unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (status, problem) = app
+        .post(&t.responder, &format!("{path}/{oid}/waive"), &json!({}))
+        .await;
+    assert_eq!(status, 422);
+    assert_eq!(rejected_fields(&problem), vec!["reason"]);
+    let (status, _) = app
+        .post(
+            &t.viewer,
+            &format!("{path}/{oid}/waive"),
+            &json!({"reason": "x"}),
+        )
+        .await;
+    assert_eq!(status, 403);
+    let (status, body) = app
+        .post(
+            &t.responder,
+            &format!("{path}/{oid}/waive"),
+            &json!({"reason": "public announcement made instead"}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(body["status"], "waived");
+    let (status, body) = app
+        .post(&t.responder, &format!("{path}/{oid}/reopen"), &json!({}))
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(body["status"], "open");
+    let (_, log) = app.get(&t.admin, "/api/v1/audit").await;
+    let actions: Vec<&str> = log["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert!(
+        actions.ends_with(&["obligation.waive", "obligation.reopen"]),
+        "{actions:?}"
+    );
+
+    let other = app.tenant("other");
+    let (status, _) = app.get(&other.admin, &path).await;
+    assert_eq!(status, 404);
+    let (status, _) = app
+        .post(&other.admin, &format!("{path}/{oid}/reopen"), &json!({}))
+        .await;
+    assert_eq!(status, 404);
+}
+
+#[tokio::test]
+async fn past_deadlines_show_as_missed() {
+    let app = spawn_app().await;
+    let t = app.tenant("acme");
+    let (_, created) = app
+        .post(&t.responder, "/api/v1/incidents", &json!({
+            "title": "Old incident", "discovered_at": "2025-01-06T00:00:00Z", "cause": "malicious", "risk": "high"
+        }))
+        .await;
+    let (_, list) = app
+        .get(
+            &t.viewer,
+            &format!(
+                "/api/v1/incidents/{}/obligations",
+                created["id"].as_str().unwrap()
+            ),
+        )
+        .await;
+    let last = find(&list, "appi", "regulator", "final").unwrap();
+    assert_eq!(last["status"], "missed");
+}
+
+#[tokio::test]
+async fn tenant_profile_is_validated_and_admin_only() {
+    let app = spawn_app().await;
+    let t = app.tenant("acme");
+    let put = |token: &str, body: Value| {
+        app.client
+            .put(app.url("/api/v1/tenant/profile"))
+            .bearer_auth(token.to_owned())
+            .json(&body)
+            .send()
+    };
+    let resp = put(&t.responder, json!({"commitments": []})).await.unwrap();
+    assert_eq!(resp.status(), 403);
+    let resp = put(
+        &t.admin,
+        json!({"commitments": [{"id": "x", "recipient": "subjects", "working_days": 5}]}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(resp.status(), 422);
+    let problem: Value = resp.json().await.unwrap();
+    assert!(
+        rejected_fields(&problem)
+            .iter()
+            .any(|f| f.starts_with("commitments[0]")),
+        "{problem}"
+    );
+    let resp = put(
+        &t.admin,
+        json!({"establishments": ["cn", "JP"], "commitments": []}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(resp.status(), 200);
+    let (_, me) = app.get(&t.viewer, "/api/v1/tenant").await;
+    assert_eq!(me["tenant"]["establishments"], json!(["CN", "JP"]));
+    assert_eq!(me["role"], "viewer");
+}
