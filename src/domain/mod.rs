@@ -53,18 +53,22 @@ macro_rules! vocabulary {
     };
 }
 
+mod channel;
 mod facts;
 mod incident;
 mod input;
 mod jurisdiction;
+mod notice_item;
 mod role;
 mod time;
 mod validation;
 
+pub use channel::Channel;
 pub use facts::{FactsChange, INCIDENT_FIELDS, IncidentFacts, apply_incident_input};
 pub use incident::{BreachType, Cause, DataCategory, IncidentStatus, Risk};
 pub use input::{Field, Reader};
 pub use jurisdiction::Jurisdiction;
+pub use notice_item::NoticeItem;
 pub use role::Role;
 pub use time::{format_instant, now_micros, parse_instant};
 pub use validation::FieldError;
