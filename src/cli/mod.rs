@@ -2,6 +2,7 @@
 //! error on stderr, exiting non-zero on failure.
 
 mod admin;
+mod bench;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -37,11 +38,24 @@ enum Command {
     /// Check the audit log.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Measure the throughput of heavy paths.
+    #[command(subcommand)]
+    Bench(BenchCommand),
     /// Compute notification obligations and deadlines from incident facts (JSON in, JSON out).
     Obligations {
         /// Input JSON file, or - for standard input.
         #[arg(long, value_name = "FILE")]
         input: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum BenchCommand {
+    /// Render e-mail notices (subject, text, HTML) on one thread; prints notices/s.
+    Render {
+        /// How many notices.
+        #[arg(long, default_value_t = 200_000)]
+        count: usize,
     },
 }
 
@@ -113,8 +127,10 @@ pub fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
-    if let Command::Obligations { input } = &cli.command {
-        return obligations(input);
+    match &cli.command {
+        Command::Obligations { input } => return obligations(input),
+        Command::Bench(BenchCommand::Render { count }) => return bench::render(*count),
+        _ => {}
     }
     let settings = Settings::load(cli.config.as_deref())?;
     crate::telemetry::init(settings.log.format);
@@ -138,6 +154,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             admin::verify_audit(&settings, tenant.as_deref())
         }
         Command::Obligations { input } => obligations(&input),
+        Command::Bench(BenchCommand::Render { count }) => bench::render(count),
     }
 }
 

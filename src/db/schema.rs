@@ -117,6 +117,17 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    notice_contents (incident_id) {
+        incident_id -> Text,
+        tenant_id -> Text,
+        default_locale -> Text,
+        locales -> Text,
+        updated_by -> Text,
+        updated_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(api_tokens -> tenants (tenant_id));
 diesel::joinable!(incidents -> tenants (tenant_id));
 diesel::joinable!(timeline_entries -> incidents (incident_id));
@@ -124,6 +135,7 @@ diesel::joinable!(timeline_entries -> incidents (incident_id));
 diesel::joinable!(obligations -> incidents (incident_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
+    notice_contents,
     obligations,
     incident_evaluations,
     tenants,

@@ -6,7 +6,9 @@
 //! the likely impact, what was done, what the person can do, remedies and contact).
 
 pub mod checklist;
+pub mod content;
 pub mod locale;
+pub mod render;
 pub mod sms;
 mod templates;
 #[cfg(test)]

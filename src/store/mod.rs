@@ -2,6 +2,7 @@
 //! Every function takes the tenant it acts for, so no query can cross tenants.
 
 pub mod incidents;
+pub mod notice_contents;
 pub mod obligations;
 pub mod tenants;
 pub mod timeline;

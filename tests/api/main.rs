@@ -10,4 +10,5 @@ mod health;
 mod helpers;
 mod incidents;
 mod migrations;
+mod notices;
 mod obligations;

@@ -2,6 +2,7 @@
 
 mod audit;
 mod incidents;
+mod notices;
 mod obligations;
 mod tenant;
 
@@ -20,6 +21,7 @@ pub fn config(cfg: &mut web::ServiceConfig) {
             .route("/openapi.json", web::get().to(openapi))
             .configure(incidents::config)
             .configure(obligations::config)
+            .configure(notices::config)
             .configure(tenant::config)
             .configure(audit::config),
     );
