@@ -140,6 +140,24 @@ pub fn evaluate(input: &EvaluationInput) -> Result<Evaluation, RegimeDataError> 
     Ok(out)
 }
 
+/// The content a notice to people must carry under `regime` (a regime id such as
+/// `appi`; tenant commitments and unknown ids add nothing): the base items every
+/// notice carries plus what that law names, e.g. the kinds of data involved.
+pub fn notice_items(regime: &str) -> Result<Vec<crate::domain::NoticeItem>, RegimeDataError> {
+    let regimes = model::regimes().map_err(RegimeDataError)?;
+    let mut items = crate::domain::NoticeItem::BASE.to_vec();
+    if let Some(r) = regimes.iter().find(|r| r.id == regime) {
+        items.extend(
+            r.notice_items
+                .iter()
+                .filter(|i| !items.contains(i))
+                .copied()
+                .collect::<Vec<_>>(),
+        );
+    }
+    Ok(items)
+}
+
 /// `breachline obligations`: JSON input in, pretty JSON `{obligations, not_triggered}` out.
 pub fn run_cli(json: &str) -> Result<String, Vec<FieldError>> {
     let input = parse(json)?;

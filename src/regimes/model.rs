@@ -7,7 +7,7 @@ use chrono_tz::Tz;
 use serde::{Deserialize, Deserializer};
 
 use crate::calendar;
-use crate::domain::{Cause, DataCategory, Jurisdiction, Risk};
+use crate::domain::{Cause, DataCategory, Jurisdiction, NoticeItem, Risk};
 
 /// The regime files, in output order.
 const FILES: &[(&str, &str)] = &[
@@ -45,6 +45,9 @@ pub(crate) struct Regime {
     /// Conditions every rule of the regime needs (the regime's reportability test).
     #[serde(default)]
     pub when: Conditions,
+    /// Content its notice to people must carry beyond the base items every notice has.
+    #[serde(default)]
+    pub notice_items: Vec<NoticeItem>,
     pub rules: Vec<Rule>,
 }
 

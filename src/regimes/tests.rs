@@ -969,3 +969,18 @@ fn cli_output_shape() {
         .unwrap();
     assert_eq!(gdpr.get("obligation"), None);
 }
+
+#[test]
+fn notice_items_add_what_each_law_names_to_the_base() {
+    use crate::domain::NoticeItem;
+    let appi = super::notice_items("appi").unwrap();
+    assert!(appi.contains(&NoticeItem::DataCategories) && appi.contains(&NoticeItem::Remedies));
+    assert_eq!(
+        super::notice_items("ru-152fz").unwrap(),
+        NoticeItem::BASE.to_vec()
+    );
+    assert_eq!(
+        super::notice_items("commitment:jc-task").unwrap(),
+        NoticeItem::BASE.to_vec()
+    );
+}
