@@ -9,6 +9,7 @@ pub mod checklist;
 pub mod content;
 pub mod locale;
 pub mod render;
+pub mod settings;
 pub mod sms;
 mod templates;
 #[cfg(test)]

@@ -10,6 +10,7 @@ use crate::db::DbConnection;
 use crate::db::schema::tenants;
 use crate::domain::{FieldError, Jurisdiction, format_instant, now_micros};
 use crate::error::{AppError, AppResult};
+use crate::notices::settings::NoticeSettings;
 use crate::regimes;
 
 /// One tenant as stored.
@@ -197,7 +198,16 @@ pub fn require_by_slug(conn: &mut DbConnection, slug: &str) -> AppResult<TenantR
     find_by_slug(conn, slug)?.ok_or_else(|| AppError::NotFound(format!("tenant '{slug}'")))
 }
 
-/// Validates and stores a profile `{establishments?, commitments?, closures?}`
+/// The tenant's notice settings (defaults when none were set).
+pub fn notice_settings(row: &TenantRow) -> AppResult<NoticeSettings> {
+    let profile: serde_json::Value = from_json_text(&row.profile)?;
+    Ok(profile
+        .get("notices")
+        .and_then(|n| serde_json::from_value(n.clone()).ok())
+        .unwrap_or_default())
+}
+
+/// Validates and stores a profile `{establishments?, commitments?, closures?, notices?}`
 /// (absent establishments are kept), then recomputes the obligations of the
 /// tenant's incidents that are not closed.
 pub fn update_profile(
@@ -205,8 +215,21 @@ pub fn update_profile(
     tenant_id: &str,
     mut profile: serde_json::Map<String, serde_json::Value>,
 ) -> AppResult<Tenant> {
+    let notices = profile.remove("notices");
+    let mut errors = Vec::new();
     let parsed = regimes::parse_tenant_profile(&serde_json::Value::Object(profile.clone()))
-        .map_err(AppError::Validation)?;
+        .map_err(|mut e| errors.append(&mut e))
+        .ok();
+    let settings = NoticeSettings::parse(notices.as_ref().unwrap_or(&serde_json::Value::Null))
+        .map_err(|mut e| errors.append(&mut e))
+        .ok();
+    let (Some(parsed), Some(settings), true) = (parsed, settings, errors.is_empty()) else {
+        return Err(AppError::Validation(errors));
+    };
+    profile.insert(
+        "notices".into(),
+        serde_json::to_value(&settings).map_err(|e| AppError::Unexpected(e.into()))?,
+    );
     if profile.remove("establishments").is_some() {
         let mut codes: Vec<String> = parsed
             .establishments

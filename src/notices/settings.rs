@@ -1,0 +1,134 @@
+//! A tenant's notice settings, kept in its profile under `notices`.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::domain::{Channel, FieldError, Reader};
+
+/// How a tenant's notices are written and sent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NoticeSettings {
+    /// The locale whose text prevails (Cafetalk: `ja`); other languages point to it.
+    pub authoritative_locale: Option<String>,
+    /// Channels to try first, in order (Renji: `["sms", "phone"]`).
+    pub channels: Vec<Channel>,
+    /// Longest SMS allowed, in segments.
+    pub sms_max_segments: usize,
+    /// `From` of notice e-mails, e.g. `JC-Task <privacy@jc-task.example>`.
+    pub email_from: Option<String>,
+    /// `Reply-To` of notice e-mails.
+    pub reply_to: Option<String>,
+}
+
+impl Default for NoticeSettings {
+    fn default() -> Self {
+        Self {
+            authoritative_locale: None,
+            channels: Vec::new(),
+            sms_max_segments: 3,
+            email_from: None,
+            reply_to: None,
+        }
+    }
+}
+
+const FIELDS: &[&str] = &[
+    "authoritative_locale",
+    "channels",
+    "sms_max_segments",
+    "email_from",
+    "reply_to",
+];
+
+impl NoticeSettings {
+    /// Validates the `notices` object of a tenant profile; field paths start with `notices.`.
+    pub fn parse(value: &Value) -> Result<Self, Vec<FieldError>> {
+        let empty = Map::new();
+        let Some(map) = value.as_object().or(value.is_null().then_some(&empty)) else {
+            return Err(vec![FieldError::new("notices", "expected an object")]);
+        };
+        let mut r = Reader::new(map, FIELDS);
+        let defaults = Self::default();
+        let settings = Self {
+            authoritative_locale: r.text("authoritative_locale", 35).or_keep(None),
+            channels: r
+                .words::<Channel>("channels")
+                .or_keep(None)
+                .unwrap_or_default(),
+            sms_max_segments: r
+                .count("sms_max_segments")
+                .or_keep(None)
+                .map_or(defaults.sms_max_segments, |n| n as usize),
+            email_from: r.text("email_from", 320).or_keep(None),
+            reply_to: r.text("reply_to", 320).or_keep(None),
+        };
+        if let Some(order) = map.get("channels").and_then(Value::as_array) {
+            let words: Vec<&str> = order.iter().filter_map(Value::as_str).collect();
+            let mut seen = Vec::new();
+            for w in &words {
+                if seen.contains(w) {
+                    r.reject("channels", format!("'{w}' is listed twice"));
+                }
+                seen.push(w);
+            }
+        }
+        if !(1..=10).contains(&settings.sms_max_segments) {
+            r.reject("sms_max_segments", "must be between 1 and 10");
+        }
+        if let Some(l) = &settings.authoritative_locale
+            && !crate::store::tenants::is_locale(l)
+        {
+            r.reject("authoritative_locale", "not a BCP 47 tag such as ja or en");
+        }
+        let mut ordered = settings;
+        ordered.channels = channel_order(map);
+        r.finish(ordered).map_err(|errors| {
+            errors
+                .into_iter()
+                .map(|e| FieldError::new(format!("notices.{}", e.field), e.reason))
+                .collect()
+        })
+    }
+}
+
+/// The channel words in the order given (the reader sorts sets; order matters here).
+fn channel_order(map: &Map<String, Value>) -> Vec<Channel> {
+    map.get("channels")
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str()?.parse().ok())
+                .fold(Vec::new(), |mut acc, c| {
+                    if !acc.contains(&c) {
+                        acc.push(c);
+                    }
+                    acc
+                })
+        })
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn parses_in_order_with_defaults() {
+        let s = NoticeSettings::parse(
+            &json!({"channels": ["sms", "phone"], "authoritative_locale": "ja"}),
+        )
+        .unwrap();
+        assert_eq!(s.channels, vec![Channel::Sms, Channel::Phone]);
+        assert_eq!(s.sms_max_segments, 3);
+        assert_eq!(
+            NoticeSettings::parse(&Value::Null).unwrap(),
+            NoticeSettings::default()
+        );
+        let err = NoticeSettings::parse(&json!({"channels": ["fax"], "sms_max_segments": 0}))
+            .unwrap_err();
+        let fields: Vec<_> = err.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, vec!["notices.channels", "notices.sms_max_segments"]);
+    }
+}
