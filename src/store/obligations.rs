@@ -147,6 +147,7 @@ pub fn evaluation_input(
     let facts = incident.facts()?;
     let mut profile: Value = from_json_text(&tenant.profile)?;
     if let Some(map) = profile.as_object_mut() {
+        map.remove("notices");
         map.insert(
             "establishments".into(),
             from_json_text(&tenant.establishments)?,
