@@ -128,6 +128,99 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    notice_plans (incident_id) {
+        incident_id -> Text,
+        tenant_id -> Text,
+        summary -> Text,
+        created_by -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    plan_entries (incident_id, external_id) {
+        incident_id -> Text,
+        external_id -> Text,
+        tenant_id -> Text,
+        audience -> Text,
+        recipient_name -> Nullable<Text>,
+        subject_name -> Nullable<Text>,
+        locale -> Text,
+        channels -> Text,
+        postal_address -> Nullable<Text>,
+        unreachable -> Bool,
+    }
+}
+
+diesel::table! {
+    dispatches (id) {
+        id -> Text,
+        tenant_id -> Text,
+        incident_id -> Text,
+        status -> Text,
+        content -> Text,
+        content_hash -> Text,
+        recipients -> BigInt,
+        created_by -> Text,
+        created_at -> Timestamp,
+        approved_by -> Nullable<Text>,
+        approved_at -> Nullable<Timestamp>,
+        completed_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    dispatch_recipients (dispatch_id, external_id) {
+        dispatch_id -> Text,
+        external_id -> Text,
+        tenant_id -> Text,
+        audience -> Text,
+        recipient_name -> Nullable<Text>,
+        subject_name -> Nullable<Text>,
+        locale -> Text,
+        channels -> Text,
+        postal_address -> Nullable<Text>,
+        next_channel -> Integer,
+        state -> Text,
+        link_token_hash -> Nullable<Text>,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    outbox (id) {
+        id -> Text,
+        tenant_id -> Text,
+        dispatch_id -> Text,
+        external_id -> Text,
+        channel -> Text,
+        address -> Text,
+        status -> Text,
+        run_at -> Timestamp,
+        locked_at -> Nullable<Timestamp>,
+        locked_by -> Nullable<Text>,
+        attempts -> Integer,
+        provider -> Nullable<Text>,
+        provider_id -> Nullable<Text>,
+        last_error -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    delivery_attempts (id) {
+        id -> Text,
+        outbox_id -> Text,
+        at -> Timestamp,
+        result -> Text,
+        provider -> Nullable<Text>,
+        provider_id -> Nullable<Text>,
+        detail -> Nullable<Text>,
+    }
+}
+
 diesel::joinable!(api_tokens -> tenants (tenant_id));
 diesel::joinable!(incidents -> tenants (tenant_id));
 diesel::joinable!(timeline_entries -> incidents (incident_id));
@@ -135,6 +228,12 @@ diesel::joinable!(timeline_entries -> incidents (incident_id));
 diesel::joinable!(obligations -> incidents (incident_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
+    notice_plans,
+    plan_entries,
+    dispatches,
+    dispatch_recipients,
+    outbox,
+    delivery_attempts,
     notice_contents,
     obligations,
     incident_evaluations,

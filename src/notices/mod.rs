@@ -8,6 +8,7 @@
 pub mod checklist;
 pub mod content;
 pub mod locale;
+pub mod plan;
 pub mod render;
 pub mod settings;
 pub mod sms;

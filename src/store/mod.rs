@@ -4,6 +4,7 @@
 pub mod incidents;
 pub mod notice_contents;
 pub mod obligations;
+pub mod outbox;
 pub mod tenants;
 pub mod timeline;
 pub mod tokens;

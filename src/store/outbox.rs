@@ -1,0 +1,109 @@
+//! The outbox: one row per (recipient, channel attempt), claimed by workers with
+//! leases. Claiming is one atomic `UPDATE … WHERE id IN (SELECT … LIMIT n)
+//! RETURNING …` (with `FOR UPDATE SKIP LOCKED` on PostgreSQL, so any number of
+//! workers share the queue); sending happens with no transaction open; a lease
+//! that outlives `lease` (a crashed worker) is reclaimed and the row sent again.
+
+use std::time::Duration;
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Integer, Text, Timestamp};
+
+use crate::db::DbConnection;
+use crate::error::AppResult;
+
+/// A claimed row: what the worker needs to send one attempt.
+#[derive(Debug, Clone, QueryableByName)]
+pub struct Claimed {
+    /// Row id; also the stable base of the message's `Message-ID`.
+    #[diesel(sql_type = Text)]
+    pub id: String,
+    /// Tenant.
+    #[diesel(sql_type = Text)]
+    pub tenant_id: String,
+    /// Dispatch.
+    #[diesel(sql_type = Text)]
+    pub dispatch_id: String,
+    /// The person.
+    #[diesel(sql_type = Text)]
+    pub external_id: String,
+    /// Channel word.
+    #[diesel(sql_type = Text)]
+    pub channel: String,
+    /// Where to send.
+    #[diesel(sql_type = Text)]
+    pub address: String,
+    /// Attempts so far, including this one.
+    #[diesel(sql_type = Integer)]
+    pub attempts: i32,
+}
+
+const RETURNING: &str =
+    "RETURNING id, tenant_id, dispatch_id, external_id, channel, address, attempts";
+
+/// Claims up to `limit` due rows for `worker`.
+pub fn claim(
+    conn: &mut DbConnection,
+    worker: &str,
+    now: NaiveDateTime,
+    limit: i64,
+) -> AppResult<Vec<Claimed>> {
+    Ok(match conn {
+        DbConnection::Postgres(c) => diesel::sql_query(format!(
+            "UPDATE outbox SET status = 'sending', locked_at = $1, locked_by = $2, attempts = attempts + 1, updated_at = $1 \
+             WHERE id IN (SELECT id FROM outbox WHERE status = 'queued' AND run_at <= $1 ORDER BY run_at LIMIT $3 FOR UPDATE SKIP LOCKED) {RETURNING}"
+        ))
+        .bind::<Timestamp, _>(now)
+        .bind::<Text, _>(worker)
+        .bind::<BigInt, _>(limit)
+        .load(c)?,
+        DbConnection::Sqlite(c) => diesel::sql_query(format!(
+            "UPDATE outbox SET status = 'sending', locked_at = ?1, locked_by = ?2, attempts = attempts + 1, updated_at = ?1 \
+             WHERE id IN (SELECT id FROM outbox WHERE status = 'queued' AND run_at <= ?1 ORDER BY run_at LIMIT ?3) {RETURNING}"
+        ))
+        .bind::<Timestamp, _>(now)
+        .bind::<Text, _>(worker)
+        .bind::<BigInt, _>(limit)
+        .load(c)?,
+    })
+}
+
+/// Puts rows whose lease is older than `lease` back in the queue; returns how many.
+pub fn reclaim_expired(
+    conn: &mut DbConnection,
+    now: NaiveDateTime,
+    lease: Duration,
+) -> AppResult<usize> {
+    use crate::db::schema::outbox::dsl::*;
+    let cutoff = now - chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::MAX);
+    Ok(diesel::update(
+        outbox
+            .filter(status.eq("sending"))
+            .filter(locked_at.lt(cutoff)),
+    )
+    .set((
+        status.eq("queued"),
+        locked_at.eq(None::<NaiveDateTime>),
+        locked_by.eq(None::<String>),
+    ))
+    .execute(conn)?)
+}
+
+/// Releases rows a stopping worker claimed but did not send.
+pub fn release(conn: &mut DbConnection, worker: &str, ids: &[String]) -> AppResult<usize> {
+    use crate::db::schema::outbox::dsl::*;
+    Ok(diesel::update(
+        outbox
+            .filter(locked_by.eq(worker))
+            .filter(status.eq("sending"))
+            .filter(id.eq_any(ids)),
+    )
+    .set((
+        status.eq("queued"),
+        locked_at.eq(None::<NaiveDateTime>),
+        locked_by.eq(None::<String>),
+        attempts.eq(attempts - 1),
+    ))
+    .execute(conn)?)
+}
