@@ -6,6 +6,7 @@
 //! | `BREACHLINE_DATABASE_POOL_SIZE` | `database.pool_size` | 4 (SQLite), 16 (PostgreSQL) |
 //! | `BREACHLINE_BIND` | `http.bind` | `127.0.0.1:8080` |
 //! | `BREACHLINE_DATA_DIR` | `data_dir` | `./data` |
+//! | `BREACHLINE_PUBLIC_URL` | `http.public_url`: base of links in notices | `http://<bind>` |
 //! | `BREACHLINE_LOG_FORMAT` | `log.format` (`pretty` or `json`) | `pretty` |
 //!
 //! Log verbosity follows `RUST_LOG` (default `info`).
@@ -47,6 +48,8 @@ pub struct HttpSettings {
     pub json_limit_bytes: usize,
     /// HTTP worker threads (default: one per core).
     pub workers: Option<usize>,
+    /// Base URL people reach the service at, for links in notices (`/n/{token}`).
+    pub public_url: String,
 }
 
 /// Log output settings.
@@ -174,6 +177,7 @@ struct FileHttp {
     bind: Option<String>,
     json_limit_bytes: Option<usize>,
     workers: Option<usize>,
+    public_url: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -225,13 +229,21 @@ impl Settings {
             Some(other) => bail!("BREACHLINE_LOG_FORMAT: expected pretty or json, got '{other}'"),
             None => file.log.format.unwrap_or(LogFormat::Pretty),
         };
+        let bind = env("BREACHLINE_BIND")
+            .or(file.http.bind)
+            .unwrap_or_else(|| "127.0.0.1:8080".to_owned());
+        let public_url = env("BREACHLINE_PUBLIC_URL")
+            .or(file.http.public_url)
+            .unwrap_or_else(|| format!("http://{bind}"));
+        if !(public_url.starts_with("https://") || public_url.starts_with("http://")) {
+            bail!("BREACHLINE_PUBLIC_URL: must start with https:// or http://, got '{public_url}'");
+        }
         Ok(Settings {
             data_dir,
             database: DatabaseSettings { url, pool_size },
             http: HttpSettings {
-                bind: env("BREACHLINE_BIND")
-                    .or(file.http.bind)
-                    .unwrap_or_else(|| "127.0.0.1:8080".to_owned()),
+                bind,
+                public_url: public_url.trim_end_matches('/').to_owned(),
                 json_limit_bytes: file.http.json_limit_bytes.unwrap_or(256 * 1024),
                 workers: file.http.workers,
             },
