@@ -8,6 +8,8 @@
 pub mod checklist;
 pub mod content;
 pub mod locale;
+#[cfg(test)]
+mod locale_tests;
 pub mod plan;
 pub mod render;
 pub mod settings;
