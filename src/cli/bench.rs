@@ -3,6 +3,7 @@
 use std::process::ExitCode;
 use std::time::Instant;
 
+use crate::domain::DataCategory;
 use crate::notices::render::{Person, Renderer};
 use crate::notices::{Audience, Channel, Contact, NoticeContext, Templates};
 
@@ -82,6 +83,7 @@ fn person(i: usize) -> Person {
         subject_name: i.is_multiple_of(10).then(|| format!("Child {i}")),
         notice_url: Some(format!("https://notices.example.com/n/{i:032x}")),
         postal_address: None,
+        categories: vec![DataCategory::Contact, DataCategory::Identity],
     }
 }
 

@@ -6,6 +6,7 @@
 use std::collections::HashMap;
 
 use super::{Audience, Channel, NoticeContext, Rendered, Templates};
+use crate::domain::DataCategory;
 
 /// What differs from one person to the next.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -18,6 +19,8 @@ pub struct Person {
     pub notice_url: Option<String>,
     /// Postal address, for letters.
     pub postal_address: Option<String>,
+    /// The kinds of this person's data involved (named in the notice's language).
+    pub categories: Vec<DataCategory>,
 }
 
 impl Person {
@@ -45,10 +48,10 @@ struct Prepared {
     html: Option<Vec<Piece>>,
 }
 
-type Key = (String, Channel, Audience, [bool; 4]);
+type Key = (String, Channel, Audience, [bool; 4], Vec<DataCategory>);
 
 /// Renders notices of one incident; `shared` holds the incident's context per locale
-/// (its personal fields are ignored).
+/// (its personal fields and categories are ignored).
 pub struct Renderer<'t> {
     templates: &'t Templates,
     shared: HashMap<String, NoticeContext>,
@@ -79,6 +82,7 @@ impl<'t> Renderer<'t> {
             channel,
             audience,
             values.map(|v| v.is_some()),
+            person.categories.clone(),
         );
         if !self.prepared.contains_key(&key) {
             let prepared = self.prepare(&key)?;
@@ -95,7 +99,10 @@ impl<'t> Renderer<'t> {
         })
     }
 
-    fn prepare(&self, (locale, channel, audience, present): &Key) -> anyhow::Result<Prepared> {
+    fn prepare(
+        &self,
+        (locale, channel, audience, present, categories): &Key,
+    ) -> anyhow::Result<Prepared> {
         let mut ctx = self
             .shared
             .get(locale)
@@ -107,6 +114,7 @@ impl<'t> Renderer<'t> {
         ctx.subject_name = slot(1);
         ctx.notice_url = slot(2);
         ctx.postal_address = slot(3);
+        ctx.data_categories = self.templates.category_labels(locale, categories);
         let out = self.templates.render(locale, *channel, *audience, &ctx)?;
         Ok(Prepared {
             subject: out.subject.as_deref().map(split),
@@ -188,6 +196,7 @@ mod tests {
                     subject_name: Some("Kid".into()),
                     notice_url: Some("https://n.example/n/x?a=1&b=2".into()),
                     postal_address: Some("1 Main St\nSpringfield".into()),
+                    categories: vec![DataCategory::Contact],
                 },
                 Person::default(),
             ];
@@ -202,6 +211,8 @@ mod tests {
                         ctx.subject_name = person.subject_name.clone();
                         ctx.notice_url = person.notice_url.clone();
                         ctx.postal_address = person.postal_address.clone();
+                        ctx.data_categories =
+                            templates.category_labels(&locale, &person.categories);
                         let full = templates.render(&locale, *channel, audience, &ctx).unwrap();
                         assert_eq!(fast, full, "{locale} {channel} {audience:?} {person:?}");
                     }
