@@ -2,6 +2,7 @@
 //! error on stderr, exiting non-zero on failure.
 
 mod admin;
+mod subjects;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -37,6 +38,12 @@ enum Command {
     /// Check the audit log.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Import data into a tenant.
+    #[command(subcommand)]
+    Import(ImportCommand),
+    /// Measure throughput on synthetic data.
+    #[command(subcommand)]
+    Bench(BenchCommand),
     /// Compute notification obligations and deadlines from incident facts (JSON in, JSON out).
     Obligations {
         /// Input JSON file, or - for standard input.
@@ -78,6 +85,43 @@ enum TokensCommand {
         /// Label naming who holds the token; recorded as author and actor.
         #[arg(long)]
         name: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ImportCommand {
+    /// Upsert subjects from a CSV or NDJSON file by external_id; prints the counts as JSON.
+    Subjects {
+        /// Tenant slug.
+        #[arg(long)]
+        tenant: String,
+        /// csv or ndjson (default: from the extension .csv, .ndjson or .jsonl).
+        #[arg(long, value_parser = parse_format)]
+        format: Option<crate::import::ImportFormat>,
+        /// all-or-nothing (default: any invalid row rejects the file) or skip-invalid.
+        #[arg(long, default_value = "all-or-nothing")]
+        mode: crate::import::ImportMode,
+        /// The file.
+        file: PathBuf,
+    },
+}
+
+fn parse_format(word: &str) -> Result<crate::import::ImportFormat, String> {
+    match word {
+        "csv" => Ok(crate::import::ImportFormat::Csv),
+        "ndjson" | "jsonl" => Ok(crate::import::ImportFormat::Ndjson),
+        _ => Err("expected csv or ndjson".into()),
+    }
+}
+
+#[derive(Debug, Subcommand)]
+enum BenchCommand {
+    /// Generate, import and scope a synthetic registry (a temporary SQLite
+    /// database unless BREACHLINE_DATABASE_URL is set); prints rows/s and times.
+    Subjects {
+        /// Subjects to generate.
+        #[arg(long, default_value_t = 1_000_000)]
+        count: u64,
     },
 }
 
@@ -124,6 +168,15 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Audit(AuditCommand::Verify { tenant }) => {
             admin::verify_audit(&settings, tenant.as_deref())
+        }
+        Command::Import(ImportCommand::Subjects {
+            tenant,
+            format,
+            mode,
+            file,
+        }) => subjects::import_subjects(&settings, &tenant, &file, format, mode),
+        Command::Bench(BenchCommand::Subjects { count }) => {
+            subjects::bench_subjects(&settings, count)
         }
         Command::Obligations { input } => obligations(&input),
     }

@@ -58,6 +58,8 @@ mod incident;
 mod input;
 mod jurisdiction;
 mod role;
+mod scope;
+mod subject;
 mod time;
 mod validation;
 
@@ -66,5 +68,13 @@ pub use incident::{BreachType, Cause, DataCategory, IncidentStatus, Risk};
 pub use input::{Field, Reader};
 pub use jurisdiction::Jurisdiction;
 pub use role::Role;
+pub use scope::{
+    AffectedGroup, AffectedSummary, ContactCounts, MAX_INLINE_SUBJECT_IDS, SCOPE_FIELDS, Scope,
+    ScopeChange, adult_born_on_or_before, channel_bits, is_minor, parse_scope, reachable_channels,
+};
+pub use subject::{
+    Channel, MAX_EXTERNAL_ID, Subject, SubjectField, SubjectParser, categories_of_mask,
+    category_mask, decode_systems, encode_systems, external_id, is_e164, is_email,
+};
 pub use time::{format_instant, now_micros, parse_instant};
 pub use validation::FieldError;
