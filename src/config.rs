@@ -7,6 +7,7 @@
 //! | `BREACHLINE_BIND` | `http.bind` | `127.0.0.1:8080` |
 //! | `BREACHLINE_DATA_DIR` | `data_dir` | `./data` |
 //! | `BREACHLINE_LOG_FORMAT` | `log.format` (`pretty` or `json`) | `pretty` |
+//! | `BREACHLINE_IMPORT_MAX_BYTES` | `import.max_bytes` (largest uploaded import file) | 1 GiB |
 //!
 //! Log verbosity follows `RUST_LOG` (default `info`).
 
@@ -27,6 +28,15 @@ pub struct Settings {
     pub http: HttpSettings,
     /// Log output.
     pub log: LogSettings,
+    /// Bulk uploads.
+    pub import: ImportSettings,
+}
+
+/// Bulk-upload settings.
+#[derive(Debug, Clone)]
+pub struct ImportSettings {
+    /// Largest accepted upload (import file, id list), in bytes.
+    pub max_bytes: u64,
 }
 
 /// Where the data lives.
@@ -159,6 +169,14 @@ struct FileSettings {
     http: FileHttp,
     #[serde(default)]
     log: FileLog,
+    #[serde(default)]
+    import: FileImport,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileImport {
+    max_bytes: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -225,6 +243,12 @@ impl Settings {
             Some(other) => bail!("BREACHLINE_LOG_FORMAT: expected pretty or json, got '{other}'"),
             None => file.log.format.unwrap_or(LogFormat::Pretty),
         };
+        let max_bytes = match env("BREACHLINE_IMPORT_MAX_BYTES") {
+            Some(v) => v
+                .parse()
+                .with_context(|| format!("BREACHLINE_IMPORT_MAX_BYTES: not a number: '{v}'"))?,
+            None => file.import.max_bytes.unwrap_or(1 << 30),
+        };
         Ok(Settings {
             data_dir,
             database: DatabaseSettings { url, pool_size },
@@ -236,6 +260,7 @@ impl Settings {
                 workers: file.http.workers,
             },
             log: LogSettings { format },
+            import: ImportSettings { max_bytes },
         })
     }
 }

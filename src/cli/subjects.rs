@@ -177,7 +177,7 @@ fn timed_scope(
         .context("scope body")?
         .map_err(crate::error::AppError::Validation)?;
     let (tenant, incident) = (tenant_id.to_owned(), incident_id.to_owned());
-    db.write_blocking(|conn| affected::put_scope(conn, &tenant, &incident, &change.scope, None))?;
+    db.write_blocking(|conn| affected::put_scope(conn, &tenant, &incident, &change.scope, &change.subject_ids))?;
     for run in ["first", "again"] {
         let started = Instant::now();
         let state = db.write_blocking(|conn| affected::recompute(conn, &tenant, &incident))?;

@@ -28,16 +28,16 @@ pub struct Scope {
     pub jurisdictions: Vec<Jurisdiction>,
 }
 
-/// A validated `PUT …/scope` body. `subject_ids: None` keeps the stored list.
+/// A validated `PUT …/scope` body: it replaces the whole scope.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ScopeChange {
     /// The new criteria.
     pub scope: Scope,
-    /// The new explicit id list, sorted and without repeats, when sent.
-    pub subject_ids: Option<Vec<String>>,
+    /// The new explicit id list, sorted and without repeats.
+    pub subject_ids: Vec<String>,
 }
 
-/// Reads a scope body; every criterion defaults to empty.
+/// Reads a scope body; every criterion defaults to empty (PUT replaces).
 pub fn parse_scope(body: &Map<String, Value>) -> Result<ScopeChange, Vec<FieldError>> {
     let mut r = Reader::new(body, SCOPE_FIELDS);
     let systems = r.strings("systems", 100, 1000).or_keep(None).unwrap_or_default();
@@ -53,12 +53,11 @@ pub fn parse_scope(body: &Map<String, Value>) -> Result<ScopeChange, Vec<FieldEr
         }),
     };
     let subject_ids = match body.get("subject_ids") {
-        None => None,
-        Some(Value::Null) => Some(Vec::new()),
-        Some(v) => Some(id_list(v).unwrap_or_else(|reason| {
+        None | Some(Value::Null) => Vec::new(),
+        Some(v) => id_list(v).unwrap_or_else(|reason| {
             r.reject("subject_ids", reason);
             Vec::new()
-        })),
+        }),
     };
     r.finish(ScopeChange {
         scope: Scope {
@@ -301,12 +300,12 @@ mod tests {
         )
         .unwrap();
         let change = parse_scope(&body).unwrap();
-        assert_eq!(change.subject_ids, Some(vec!["a".to_owned(), "b".to_owned()]));
+        assert_eq!(change.subject_ids, ["a", "b"]);
         assert_eq!(change.scope.jurisdictions[0].as_str(), "JP");
         let body = serde_json::from_str(r#"{"jurisdictions":["XX"],"data_categories":["dna"],"colour":1}"#).unwrap();
         let mut fields: Vec<_> = parse_scope(&body).unwrap_err().into_iter().map(|e| e.field).collect();
         fields.sort();
         assert_eq!(fields, ["colour", "data_categories", "jurisdictions"]);
-        assert_eq!(parse_scope(&Map::new()).unwrap().subject_ids, None);
+        assert!(parse_scope(&Map::new()).unwrap().subject_ids.is_empty());
     }
 }

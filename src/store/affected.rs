@@ -131,14 +131,14 @@ fn refuse_if_frozen(state: &ScopeState) -> AppResult<()> {
     }
 }
 
-/// Stores new criteria and, when given, a new explicit id list. Call
-/// [`recompute`] afterwards in the same transaction.
+/// Replaces the scope: criteria and explicit id list. Call [`recompute`]
+/// afterwards in the same transaction.
 pub fn put_scope(
     conn: &mut DbConnection,
     tenant_id: &str,
     incident_id: &str,
     scope: &Scope,
-    subject_ids: Option<&[String]>,
+    subject_ids: &[String],
 ) -> AppResult<()> {
     let state = get_scope(conn, tenant_id, incident_id)?;
     refuse_if_frozen(&state)?;
@@ -151,9 +151,7 @@ pub fn put_scope(
             incident_scopes::updated_at.eq(now_micros()),
         ))
         .execute(conn)?;
-    if let Some(ids) = subject_ids {
-        replace_subject_ids(conn, tenant_id, incident_id, ids.iter().map(String::as_str))?;
-    }
+    replace_subject_ids(conn, tenant_id, incident_id, subject_ids.iter().map(String::as_str))?;
     Ok(())
 }
 
@@ -290,7 +288,7 @@ impl Statement {
     }
 
     fn execute(self, conn: &mut DbConnection) -> AppResult<usize> {
-        let mut query = diesel::sql_query(self.sql).into_boxed::<MultiBackend>();
+    let mut query = diesel::sql_query(self.sql).into_boxed::<MultiBackend>();
         for bind in self.binds {
             query = match bind {
                 Bind::Text(v) => query.bind::<Text, _>(v),

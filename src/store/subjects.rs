@@ -137,10 +137,14 @@ fn upsert_batch(conn: &mut DbConnection, rows: Vec<SubjectRecord>) -> AppResult<
 /// Plain multi-row inserts; a full batch is a fixed-size array, so its
 /// prepared statement is cached.
 fn insert_new(conn: &mut DbConnection, rows: Vec<SubjectRecord>) -> AppResult<u64> {
-    let written = match <[SubjectRecord; UPSERT_BATCH]>::try_from(rows) {
+    // Boxed: a thousand records are too large for a thread's stack.
+    let written = match <Box<[SubjectRecord; UPSERT_BATCH]>>::try_from(rows.into_boxed_slice()) {
         Ok(full) => with_backend!(conn, c => diesel::insert_into(subjects::table).values(full).execute(c)?),
         Err(rows) if rows.is_empty() => 0,
-        Err(rows) => with_backend!(conn, c => diesel::insert_into(subjects::table).values(&rows).execute(c)?),
+        Err(rows) => {
+            let rows = rows.into_vec();
+            with_backend!(conn, c => diesel::insert_into(subjects::table).values(&rows).execute(c)?)
+        }
     };
     Ok(written as u64)
 }

@@ -40,7 +40,9 @@ async fn every_documented_route_exists_and_requires_a_token() {
         if path == "/healthz" || path == "/api/v1/openapi.json" {
             continue;
         }
-        let concrete = path.replace("{id}", "0193c0de-0000-7000-8000-000000000000");
+        let concrete = path
+            .replace("{id}", "0193c0de-0000-7000-8000-000000000000")
+            .replace("{external_id}", "S-1");
         let methods = ops
             .as_object()
             .unwrap()

@@ -4,9 +4,11 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod affected;
 mod audit;
 mod cli;
 mod health;
 mod helpers;
 mod incidents;
 mod migrations;
+mod subjects;

@@ -1,7 +1,12 @@
 //! JSON API under `/api/v1`.
 
+mod affected;
 mod audit;
 mod incidents;
+mod subjects;
+mod upload;
+
+pub use upload::Uploads;
 
 use actix_web::{HttpRequest, HttpResponse, error, web};
 use serde_json::{Map, Value};
@@ -17,7 +22,9 @@ pub fn config(cfg: &mut web::ServiceConfig) {
         web::scope("/api/v1")
             .route("/openapi.json", web::get().to(openapi))
             .configure(incidents::config)
-            .configure(audit::config),
+            .configure(audit::config)
+            .configure(subjects::config)
+            .configure(affected::config),
     );
 }
 
