@@ -8,6 +8,7 @@
 //! | `BREACHLINE_DATA_DIR` | `data_dir` | `./data` |
 //! | `BREACHLINE_PUBLIC_URL` | `http.public_url`: base of links in notices | `http://<bind>` |
 //! | `BREACHLINE_LOG_FORMAT` | `log.format` (`pretty` or `json`) | `pretty` |
+//! | `BREACHLINE_IMPORT_MAX_BYTES` | `import.max_bytes` (largest uploaded import file) | 1 GiB |
 //!
 //! Log verbosity follows `RUST_LOG` (default `info`).
 
@@ -28,6 +29,15 @@ pub struct Settings {
     pub http: HttpSettings,
     /// Log output.
     pub log: LogSettings,
+    /// Bulk uploads.
+    pub import: ImportSettings,
+}
+
+/// Bulk-upload settings.
+#[derive(Debug, Clone)]
+pub struct ImportSettings {
+    /// Largest accepted upload (import file, id list), in bytes.
+    pub max_bytes: u64,
 }
 
 /// Where the data lives.
@@ -162,6 +172,14 @@ struct FileSettings {
     http: FileHttp,
     #[serde(default)]
     log: FileLog,
+    #[serde(default)]
+    import: FileImport,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileImport {
+    max_bytes: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -238,6 +256,12 @@ impl Settings {
         if !(public_url.starts_with("https://") || public_url.starts_with("http://")) {
             bail!("BREACHLINE_PUBLIC_URL: must start with https:// or http://, got '{public_url}'");
         }
+        let max_bytes = match env("BREACHLINE_IMPORT_MAX_BYTES") {
+            Some(v) => v
+                .parse()
+                .with_context(|| format!("BREACHLINE_IMPORT_MAX_BYTES: not a number: '{v}'"))?,
+            None => file.import.max_bytes.unwrap_or(1 << 30),
+        };
         Ok(Settings {
             data_dir,
             database: DatabaseSettings { url, pool_size },
@@ -248,6 +272,7 @@ impl Settings {
                 workers: file.http.workers,
             },
             log: LogSettings { format },
+            import: ImportSettings { max_bytes },
         })
     }
 }

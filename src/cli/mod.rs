@@ -3,6 +3,7 @@
 
 mod admin;
 mod bench;
+mod subjects;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -38,7 +39,10 @@ enum Command {
     /// Check the audit log.
     #[command(subcommand)]
     Audit(AuditCommand),
-    /// Measure the throughput of heavy paths.
+    /// Import data into a tenant.
+    #[command(subcommand)]
+    Import(ImportCommand),
+    /// Measure throughput on synthetic data.
     #[command(subcommand)]
     Bench(BenchCommand),
     /// Compute notification obligations and deadlines from incident facts (JSON in, JSON out).
@@ -51,6 +55,13 @@ enum Command {
 
 #[derive(Debug, Subcommand)]
 enum BenchCommand {
+    /// Generate, import and scope a synthetic registry (a temporary SQLite
+    /// database unless BREACHLINE_DATABASE_URL is set); prints rows/s and times.
+    Subjects {
+        /// Subjects to generate.
+        #[arg(long, default_value_t = 1_000_000)]
+        count: u64,
+    },
     /// Render e-mail notices (subject, text, HTML) on one thread; prints notices/s.
     Render {
         /// How many notices.
@@ -105,6 +116,32 @@ enum TokensCommand {
 }
 
 #[derive(Debug, Subcommand)]
+enum ImportCommand {
+    /// Upsert subjects from a CSV or NDJSON file by external_id; prints the counts as JSON.
+    Subjects {
+        /// Tenant slug.
+        #[arg(long)]
+        tenant: String,
+        /// csv or ndjson (default: from the extension .csv, .ndjson or .jsonl).
+        #[arg(long, value_parser = parse_format)]
+        format: Option<crate::import::ImportFormat>,
+        /// all-or-nothing (default: any invalid row rejects the file) or skip-invalid.
+        #[arg(long, default_value = "all-or-nothing")]
+        mode: crate::import::ImportMode,
+        /// The file.
+        file: PathBuf,
+    },
+}
+
+fn parse_format(word: &str) -> Result<crate::import::ImportFormat, String> {
+    match word {
+        "csv" => Ok(crate::import::ImportFormat::Csv),
+        "ndjson" | "jsonl" => Ok(crate::import::ImportFormat::Ndjson),
+        _ => Err("expected csv or ndjson".into()),
+    }
+}
+
+#[derive(Debug, Subcommand)]
 enum AuditCommand {
     /// Recompute the hash chain; exit 0 when intact, 1 naming the first broken entry.
     Verify {
@@ -152,6 +189,15 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Audit(AuditCommand::Verify { tenant }) => {
             admin::verify_audit(&settings, tenant.as_deref())
+        }
+        Command::Import(ImportCommand::Subjects {
+            tenant,
+            format,
+            mode,
+            file,
+        }) => subjects::import_subjects(&settings, &tenant, &file, format, mode),
+        Command::Bench(BenchCommand::Subjects { count }) => {
+            subjects::bench_subjects(&settings, count)
         }
         Command::Obligations { input } => obligations(&input),
         Command::Bench(BenchCommand::Render { count }) => bench::render(count),

@@ -243,3 +243,71 @@ diesel::allow_tables_to_appear_in_same_query!(
     timeline_entries,
     audit_log
 );
+
+diesel::table! {
+    subjects (tenant_id, external_id) {
+        tenant_id -> Text,
+        external_id -> Text,
+        name -> Nullable<Text>,
+        email -> Nullable<Text>,
+        phone -> Nullable<Text>,
+        locale -> Nullable<Text>,
+        jurisdiction -> Nullable<Text>,
+        birth_date -> Nullable<Date>,
+        guardian_name -> Nullable<Text>,
+        guardian_email -> Nullable<Text>,
+        guardian_phone -> Nullable<Text>,
+        push_token -> Nullable<Text>,
+        postal_address -> Nullable<Text>,
+        preferred_channel -> Nullable<Text>,
+        systems -> Text,
+        categories -> BigInt,
+        content_hash -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    incident_scopes (incident_id) {
+        incident_id -> Text,
+        tenant_id -> Text,
+        systems -> Text,
+        data_categories -> Text,
+        jurisdictions -> Text,
+        subject_ids_count -> BigInt,
+        summary -> Nullable<Text>,
+        computed_at -> Nullable<Timestamp>,
+        frozen_at -> Nullable<Timestamp>,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    scope_subject_ids (incident_id, external_id) {
+        incident_id -> Text,
+        external_id -> Text,
+    }
+}
+
+diesel::table! {
+    affected_subjects (incident_id, external_id) {
+        incident_id -> Text,
+        external_id -> Text,
+        tenant_id -> Text,
+        name -> Nullable<Text>,
+        email -> Nullable<Text>,
+        phone -> Nullable<Text>,
+        locale -> Nullable<Text>,
+        jurisdiction -> Nullable<Text>,
+        minor -> Bool,
+        guardian_name -> Nullable<Text>,
+        guardian_email -> Nullable<Text>,
+        guardian_phone -> Nullable<Text>,
+        push_token -> Nullable<Text>,
+        postal_address -> Nullable<Text>,
+        preferred_channel -> Nullable<Text>,
+        exposed_categories -> BigInt,
+        channels -> Integer,
+    }
+}

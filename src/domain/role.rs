@@ -20,4 +20,15 @@ impl Role {
     pub fn can_read_audit(self) -> bool {
         matches!(self, Role::Admin | Role::Approver)
     }
+
+    /// May import, change and delete subjects, and set incident scopes.
+    pub fn can_edit_subjects(self) -> bool {
+        self.can_edit_incidents()
+    }
+
+    /// May read personal data of subjects (registry, affected lists).
+    /// Regulators see incidents and reports, never the people in them.
+    pub fn can_read_subjects(self) -> bool {
+        !matches!(self, Role::Regulator)
+    }
 }

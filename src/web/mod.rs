@@ -38,10 +38,12 @@ impl Application {
         let port = listener.local_addr()?.port();
         let db = web::Data::new(db);
         let json_limit = settings.http.json_limit_bytes;
+        let uploads = web::Data::new(api::Uploads::new(settings));
         let mut server = HttpServer::new(move || {
             App::new()
                 .wrap(TracingLogger::default())
                 .app_data(db.clone())
+                .app_data(uploads.clone())
                 .configure(|cfg| api::extractor_config(cfg, json_limit))
                 .route("/healthz", web::get().to(healthz))
                 .configure(api::config)

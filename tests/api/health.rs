@@ -42,7 +42,8 @@ async fn every_documented_route_exists_and_requires_a_token() {
         }
         let concrete = path
             .replace("{id}", "0193c0de-0000-7000-8000-000000000000")
-            .replace("{obligation}", "x");
+            .replace("{obligation}", "x")
+            .replace("{external_id}", "S-1");
         let methods = ops
             .as_object()
             .unwrap()

@@ -4,6 +4,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod affected;
 mod audit;
 mod cli;
 mod health;
@@ -12,3 +13,4 @@ mod incidents;
 mod migrations;
 mod notices;
 mod obligations;
+mod subjects;

@@ -1,10 +1,15 @@
 //! JSON API under `/api/v1`.
 
+mod affected;
 mod audit;
 mod incidents;
 mod notices;
 mod obligations;
+mod subjects;
 mod tenant;
+mod upload;
+
+pub use upload::Uploads;
 
 use actix_web::{HttpRequest, HttpResponse, error, web};
 use serde_json::{Map, Value};
@@ -23,7 +28,9 @@ pub fn config(cfg: &mut web::ServiceConfig) {
             .configure(obligations::config)
             .configure(notices::config)
             .configure(tenant::config)
-            .configure(audit::config),
+            .configure(audit::config)
+            .configure(subjects::config)
+            .configure(affected::config),
     );
 }
 
