@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 
 use super::incidents::IncidentRow;
 use super::tenants::TenantRow;
-use super::{from_json_text, incidents, new_id, tenants, to_json_text};
+use super::{affected, from_json_text, incidents, new_id, tenants, to_json_text};
 use crate::db::DbConnection;
 use crate::db::schema::{incident_evaluations, obligations};
 use crate::domain::{format_instant, now_micros};
@@ -165,18 +165,40 @@ pub fn evaluation_input(
     }))
 }
 
-/// Affected people per jurisdiction: until an affected set is computed, the
-/// incident's `estimated_affected`, attributed to the tenant's first establishment.
-fn affected_groups(incident: &IncidentRow, tenant: &TenantRow) -> AppResult<Value> {
+/// Affected people per jurisdiction, from the computed affected set; people with no
+/// jurisdiction on record are attributed to the tenant's first establishment. Until a
+/// set is computed, the incident's `estimated_affected` is attributed the same way.
+fn affected_groups(
+    conn: &mut DbConnection,
+    incident: &IncidentRow,
+    tenant: &TenantRow,
+) -> AppResult<Value> {
     let establishments: Vec<String> = from_json_text(&tenant.establishments)?;
-    Ok(
-        match (incident.estimated_affected, establishments.first()) {
-            (Some(count), Some(place)) if count > 0 => {
-                json!([{ "jurisdiction": place, "count": count, "minors": 0 }])
-            }
-            _ => json!([]),
-        },
-    )
+    let home = establishments.first();
+    let state = affected::get_scope(conn, &tenant.id, &incident.id)?;
+    let (mut groups, unplaced) = if state.computed_at.is_some() {
+        let counts = affected::jurisdiction_counts(conn, &tenant.id, &incident.id)?;
+        let placed: i64 = counts.iter().map(|c| c.count).sum();
+        let groups: Vec<Value> = counts
+            .iter()
+            .map(
+                |c| json!({ "jurisdiction": c.jurisdiction, "count": c.count, "minors": c.minors }),
+            )
+            .collect();
+        (groups, state.summary.total - placed)
+    } else {
+        (Vec::new(), incident.estimated_affected.unwrap_or(0))
+    };
+    if let (Some(place), true) = (home, unplaced > 0) {
+        match groups
+            .iter_mut()
+            .find(|g| g["jurisdiction"] == place.as_str())
+        {
+            Some(group) => group["count"] = json!(group["count"].as_i64().unwrap_or(0) + unplaced),
+            None => groups.push(json!({ "jurisdiction": place, "count": unplaced, "minors": 0 })),
+        }
+    }
+    Ok(Value::Array(groups))
 }
 
 /// Recomputes an incident's obligations, keeping the status of those that still apply
@@ -184,7 +206,8 @@ fn affected_groups(incident: &IncidentRow, tenant: &TenantRow) -> AppResult<Valu
 pub fn refresh(conn: &mut DbConnection, tenant_id: &str, incident_id: &str) -> AppResult<()> {
     let incident = incidents::get(conn, tenant_id, incident_id)?;
     let tenant = tenants::get(conn, tenant_id)?;
-    let input = evaluation_input(&incident, &tenant, affected_groups(&incident, &tenant)?)?;
+    let groups = affected_groups(conn, &incident, &tenant)?;
+    let input = evaluation_input(&incident, &tenant, groups)?;
     let parsed = regimes::parse(&input.to_string()).map_err(|errors| {
         AppError::Unexpected(anyhow::anyhow!(
             "stored facts do not form a valid evaluation: {errors:?}"

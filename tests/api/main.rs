@@ -13,4 +13,4 @@ mod incidents;
 mod migrations;
 mod notices;
 mod obligations;
-mod subjects;
+pub mod subjects;

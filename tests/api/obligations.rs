@@ -232,3 +232,67 @@ async fn tenant_profile_is_validated_and_admin_only() {
     assert_eq!(me["tenant"]["establishments"], json!(["CN", "JP"]));
     assert_eq!(me["role"], "viewer");
 }
+
+#[tokio::test]
+async fn affected_counts_drive_obligations() {
+    use crate::subjects::import_csv;
+    let app = spawn_app().await;
+    let t = app.tenant("acme");
+    // Two Californians with card data, one person with no jurisdiction (counted where
+    // the tenant is established: JP), one German.
+    let rows = [
+        "c1,Ann,ann@example.com,,en,US-CA,1990-01-01,,,,,,,shop,payment_card",
+        "c2,Bob,bob@example.com,,en,US-CA,1985-05-05,,,,,,,shop,payment_card",
+        "x1,Kim,kim@example.com,,ja,,1970-02-02,,,,,,,shop,contact",
+        "d1,Udo,udo@example.com,,de,DE,1980-03-03,,,,,,,crm,contact",
+    ];
+    let (status, body) = import_csv(&app, &t.responder, &rows, "").await;
+    assert_eq!(status, 200, "{body}");
+    let (_, incident) = app
+        .post(&t.responder, "/api/v1/incidents", &json!({
+            "title": "Shop breach", "discovered_at": "2027-03-01T00:00:00Z", "cause": "accidental",
+            "data_categories": ["payment_card"], "risk": "low"
+        }))
+        .await;
+    let id = incident["id"].as_str().unwrap();
+    let path = format!("/api/v1/incidents/{id}/obligations");
+    let (_, before) = app.get(&t.viewer, &path).await;
+    assert!(
+        find(&before, "us-ca", "subjects", "notice").is_none(),
+        "nobody in California yet"
+    );
+    let resp = app
+        .client
+        .put(app.url(&format!("/api/v1/incidents/{id}/scope")))
+        .bearer_auth(&t.responder)
+        .json(&json!({"systems": ["shop"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let (_, after) = app.get(&t.viewer, &path).await;
+    let ca = find(&after, "us-ca", "subjects", "notice")
+        .expect("us-ca notice once Californians are affected");
+    assert_eq!(
+        ca["due_date"], "2027-03-30",
+        "28 Feb in Los Angeles + 30 days"
+    );
+    assert!(
+        ca["trigger"]
+            .as_str()
+            .unwrap()
+            .contains("2 people in US-CA"),
+        "{ca}"
+    );
+    assert!(
+        find(&after, "gdpr", "regulator", "initial").is_none(),
+        "the German is not in scope"
+    );
+    let groups = after["input"]["affected"].as_array().unwrap();
+    assert!(
+        groups
+            .iter()
+            .any(|g| g["jurisdiction"] == "JP" && g["count"] == 1),
+        "{groups:?}"
+    );
+}

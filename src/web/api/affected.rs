@@ -46,7 +46,8 @@ fn scope_view(state: &ScopeState) -> Value {
     json!({ "scope": state.scope_json(), "summary": state.summary_json() })
 }
 
-/// Recomputes after a scope change and audits both, in the caller's transaction.
+/// Recomputes after a scope change, then the obligations the new counts drive, and
+/// audits both, in the caller's transaction.
 fn recompute_audited(
     conn: &mut DbConnection,
     who: &Principal,
@@ -54,6 +55,7 @@ fn recompute_audited(
     action: &'static str,
 ) -> AppResult<ScopeState> {
     let state = affected::recompute(conn, &who.tenant_id, incident_id)?;
+    crate::store::obligations::refresh(conn, &who.tenant_id, incident_id)?;
     audit::append(
         conn,
         &who.tenant_id,
