@@ -106,9 +106,13 @@ fn parse_locale(locale: &str, value: &Value) -> Result<NoticeText, Vec<FieldErro
     let mut known: Vec<&str> = TEXT_FIELDS.to_vec();
     known.extend(["contact", "dpo_contact"]);
     let mut r = Reader::new(map, &known);
-    let mut text = |key: &str| match r.text(key, MAX_TEXT) {
-        Field::Set(s) => s,
-        _ => String::new(),
+    // A blank item is a draft, not an error: approval names it later.
+    let mut text = |key: &str| match map.get(key).and_then(Value::as_str) {
+        Some(s) if s.trim().is_empty() => String::new(),
+        _ => match r.text(key, MAX_TEXT) {
+            Field::Set(s) => s,
+            _ => String::new(),
+        },
     };
     let mut notice = NoticeText {
         summary: text("summary"),

@@ -17,6 +17,7 @@ pub mod incidents;
 pub mod notice_contents;
 pub mod obligations;
 pub mod outbox;
+pub mod plans;
 pub mod subjects;
 pub mod tenants;
 pub mod timeline;

@@ -13,6 +13,8 @@ use tracing_actix_web::TracingLogger;
 
 use crate::config::Settings;
 use crate::db::Db;
+use crate::notices::Templates;
+use crate::store::plans::NoticeService;
 
 /// A bound, ready-to-run server.
 pub struct Application {
@@ -39,11 +41,16 @@ impl Application {
         let db = web::Data::new(db);
         let json_limit = settings.http.json_limit_bytes;
         let uploads = web::Data::new(api::Uploads::new(settings));
+        let notices = web::Data::new(NoticeService {
+            templates: Templates::embedded()?,
+            public_url: settings.http.public_url.clone(),
+        });
         let mut server = HttpServer::new(move || {
             App::new()
                 .wrap(TracingLogger::default())
                 .app_data(db.clone())
                 .app_data(uploads.clone())
+                .app_data(notices.clone())
                 .configure(|cfg| api::extractor_config(cfg, json_limit))
                 .route("/healthz", web::get().to(healthz))
                 .configure(api::config)

@@ -13,4 +13,5 @@ mod incidents;
 mod migrations;
 mod notices;
 mod obligations;
+mod plans;
 pub mod subjects;

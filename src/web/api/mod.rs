@@ -5,6 +5,7 @@ mod audit;
 mod incidents;
 mod notices;
 mod obligations;
+mod plans;
 mod subjects;
 mod tenant;
 mod upload;
@@ -27,6 +28,7 @@ pub fn config(cfg: &mut web::ServiceConfig) {
             .configure(incidents::config)
             .configure(obligations::config)
             .configure(notices::config)
+            .configure(plans::config)
             .configure(tenant::config)
             .configure(audit::config)
             .configure(subjects::config)
