@@ -8,13 +8,17 @@
 //! | `BREACHLINE_DATA_DIR` | `data_dir` | `./data` |
 //! | `BREACHLINE_LOG_FORMAT` | `log.format` (`pretty` or `json`) | `pretty` |
 //!
-//! Log verbosity follows `RUST_LOG` (default `info`).
+//! Log verbosity follows `RUST_LOG` (default `info`). Delivery channels (SMTP, SMS,
+//! push, rates, retries) are the `[channels]` section and `BREACHLINE_SMTP_URL` & co.,
+//! listed in `docs/channels.md`.
 
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
+
+use crate::dispatch::settings::{ChannelSettings, FileChannels};
 
 /// Every setting of the service.
 #[derive(Debug, Clone)]
@@ -27,6 +31,8 @@ pub struct Settings {
     pub http: HttpSettings,
     /// Log output.
     pub log: LogSettings,
+    /// Delivery channels: providers, credentials, rates, retries.
+    pub channels: ChannelSettings,
 }
 
 /// Where the data lives.
@@ -159,6 +165,8 @@ struct FileSettings {
     http: FileHttp,
     #[serde(default)]
     log: FileLog,
+    #[serde(default)]
+    channels: FileChannels,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -236,6 +244,7 @@ impl Settings {
                 workers: file.http.workers,
             },
             log: LogSettings { format },
+            channels: ChannelSettings::load(file.channels, &env)?,
         })
     }
 }
