@@ -5,4 +5,5 @@
 //! limits ([`rate`]), delivery-receipt verification ([`receipts`]) and their settings
 //! ([`settings`]). See `docs/channels.md`.
 
+pub mod rate;
 pub mod settings;
