@@ -6,4 +6,5 @@
 //! ([`settings`]). See `docs/channels.md`.
 
 pub mod rate;
+pub mod receipts;
 pub mod settings;
