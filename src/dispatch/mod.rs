@@ -5,6 +5,7 @@
 //! limits ([`rate`]), delivery-receipt verification ([`receipts`]) and their settings
 //! ([`settings`]). See `docs/channels.md`.
 
+pub mod channels;
 pub mod rate;
 pub mod receipts;
 pub mod settings;
