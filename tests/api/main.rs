@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod audit;
+mod channels;
 mod cli;
 mod health;
 mod helpers;
