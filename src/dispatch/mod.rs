@@ -6,6 +6,7 @@
 //! ([`settings`]). See `docs/channels.md`.
 
 pub mod channels;
+pub mod policy;
 pub mod rate;
 pub mod receipts;
 pub mod settings;
