@@ -103,7 +103,7 @@ impl EmailAdapter {
         let Ok(from) = from.parse::<Mailbox>() else {
             return Err(self.alarm.raise(
                 msg,
-                "smtp",
+                self.provider(),
                 "the sender's From address is not valid".into(),
             ));
         };
@@ -119,7 +119,7 @@ impl EmailAdapter {
             let Ok(reply_to) = reply_to.parse::<Mailbox>() else {
                 return Err(self.alarm.raise(
                     msg,
-                    "smtp",
+                    self.provider(),
                     "the sender's Reply-To address is not valid".into(),
                 ));
             };
