@@ -10,13 +10,17 @@
 //! | `BREACHLINE_LOG_FORMAT` | `log.format` (`pretty` or `json`) | `pretty` |
 //! | `BREACHLINE_IMPORT_MAX_BYTES` | `import.max_bytes` (largest uploaded import file) | 1 GiB |
 //!
-//! Log verbosity follows `RUST_LOG` (default `info`).
+//! Log verbosity follows `RUST_LOG` (default `info`). Delivery channels (SMTP, SMS,
+//! push, rates, retries) are the `[channels]` section and `BREACHLINE_SMTP_URL` & co.,
+//! listed in `docs/channels.md`.
 
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
+
+use crate::dispatch::settings::{ChannelSettings, FileChannels};
 
 /// Every setting of the service.
 #[derive(Debug, Clone)]
@@ -31,6 +35,8 @@ pub struct Settings {
     pub log: LogSettings,
     /// Bulk uploads.
     pub import: ImportSettings,
+    /// Delivery channels: providers, credentials, rates, retries.
+    pub channels: ChannelSettings,
 }
 
 /// Bulk-upload settings.
@@ -174,6 +180,8 @@ struct FileSettings {
     log: FileLog,
     #[serde(default)]
     import: FileImport,
+    #[serde(default)]
+    channels: FileChannels,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -273,6 +281,7 @@ impl Settings {
             },
             log: LogSettings { format },
             import: ImportSettings { max_bytes },
+            channels: ChannelSettings::load(file.channels, &env)?,
         })
     }
 }

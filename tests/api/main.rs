@@ -6,6 +6,7 @@
 
 mod affected;
 mod audit;
+mod channels;
 mod cli;
 mod health;
 mod helpers;
