@@ -21,9 +21,47 @@ pub fn serve(settings: &Settings) -> anyhow::Result<ExitCode> {
         settings.http.bind
     );
     actix_web::rt::System::new()
-        .block_on(app.run_until_stopped())
+        .block_on(app.run_with_worker(settings))
         .context("server stopped with an error")?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Runs a dispatch worker only (any number of them against PostgreSQL) until Ctrl-C
+/// or SIGTERM; the batch in flight is finished first.
+pub fn worker(settings: &Settings) -> anyhow::Result<ExitCode> {
+    actix_web::rt::System::new().block_on(async {
+        let db = Db::connect(&settings.database)?;
+        let service = std::sync::Arc::new(crate::store::plans::NoticeService {
+            templates: crate::notices::Templates::embedded()?,
+            public_url: settings.http.public_url.clone(),
+        });
+        let adapters = crate::dispatch::channels::Adapters::from_settings(&settings.channels, &settings.data_dir)?;
+        let options = crate::dispatch::worker::WorkerOptions::default();
+        let worker = crate::dispatch::worker::Worker::new(db, service, std::sync::Arc::new(adapters), settings.channels.clone(), options);
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let handle = actix_web::rt::spawn(worker.run(stopped));
+        wait_for_shutdown().await;
+        let _ = stop.send(true);
+        let _ = handle.await;
+        Ok::<_, anyhow::Error>(())
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn wait_for_shutdown() {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    let terminated = async {
+        match term.as_mut() {
+            Some(t) => {
+                t.recv().await;
+            }
+            None => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = terminated => {}
+    }
 }
 
 pub fn migrate(settings: &Settings) -> anyhow::Result<ExitCode> {

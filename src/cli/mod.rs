@@ -26,8 +26,10 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Run the HTTP server (migrates the database first).
+    /// Run the HTTP server and a dispatch worker (migrates the database first).
     Serve,
+    /// Run a dispatch worker only (run several against PostgreSQL to scale out).
+    Worker,
     /// Apply pending database migrations and exit.
     Migrate,
     /// Create and list tenants.
@@ -173,6 +175,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     crate::telemetry::init(settings.log.format);
     match cli.command {
         Command::Serve => admin::serve(&settings),
+        Command::Worker => admin::worker(&settings),
         Command::Migrate => admin::migrate(&settings),
         Command::Tenants(TenantsCommand::Create {
             slug,

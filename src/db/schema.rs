@@ -161,6 +161,7 @@ diesel::table! {
         status -> Text,
         content -> Text,
         content_hash -> Text,
+        link_secret -> Text,
         recipients -> BigInt,
         created_by -> Text,
         created_at -> Timestamp,

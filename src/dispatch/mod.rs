@@ -10,3 +10,4 @@ pub mod policy;
 pub mod rate;
 pub mod receipts;
 pub mod settings;
+pub mod worker;

@@ -16,6 +16,11 @@ impl Role {
         matches!(self, Role::Admin | Role::Responder | Role::Approver)
     }
 
+    /// May approve a dispatch (the second pair of eyes).
+    pub fn can_approve(self) -> bool {
+        matches!(self, Role::Approver)
+    }
+
     /// May read the audit log.
     pub fn can_read_audit(self) -> bool {
         matches!(self, Role::Admin | Role::Approver)

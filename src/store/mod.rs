@@ -13,6 +13,7 @@ macro_rules! with_backend {
 }
 
 pub mod affected;
+pub mod dispatches;
 pub mod incidents;
 pub mod notice_contents;
 pub mod obligations;

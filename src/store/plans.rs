@@ -50,8 +50,8 @@ pub struct NoticeService {
 }
 
 /// Everything about one incident that its notices are made of.
-pub struct IncidentNotices<'s> {
-    service: &'s NoticeService,
+pub struct IncidentNotices {
+    service: std::sync::Arc<NoticeService>,
     tenant: TenantRow,
     /// The tenant's notice settings.
     pub settings: NoticeSettings,
@@ -62,11 +62,11 @@ pub struct IncidentNotices<'s> {
     locales: Vec<String>,
 }
 
-impl<'s> IncidentNotices<'s> {
+impl IncidentNotices {
     /// Loads what the incident's notices need.
     pub fn load(
         conn: &mut DbConnection,
-        service: &'s NoticeService,
+        service: std::sync::Arc<NoticeService>,
         tenant_id: &str,
         incident_id: &str,
     ) -> AppResult<Self> {
@@ -90,6 +90,28 @@ impl<'s> IncidentNotices<'s> {
             required,
             locales,
         })
+    }
+
+    /// The same, but with the content a dispatch was approved with.
+    pub fn with_content(mut self, content: NoticeContent) -> Self {
+        self.locales = self
+            .service
+            .templates
+            .locales()
+            .into_iter()
+            .filter(|l| content.for_locale(l).is_some())
+            .collect();
+        self.content = Some(content);
+        self
+    }
+
+    /// The tenant's sender identity for e-mail.
+    pub fn sender(&self) -> crate::dispatch::channels::Sender {
+        crate::dispatch::channels::Sender {
+            from: self.settings.email_from.clone().unwrap_or_default(),
+            reply_to: self.settings.reply_to.clone(),
+            sms_from: None,
+        }
     }
 
     /// Plans one affected person's notice.
@@ -155,7 +177,7 @@ impl<'s> IncidentNotices<'s> {
     }
 
     /// A renderer with this incident's shared context in every locale.
-    pub fn renderer(&self) -> Renderer<'s> {
+    pub fn renderer(&self) -> Renderer<'_> {
         let shared: HashMap<String, NoticeContext> = self
             .locales
             .iter()
@@ -383,7 +405,7 @@ fn insert_entries(conn: &mut DbConnection, chunk: &[NewPlanEntry]) -> AppResult<
 /// the summary: by first channel, by locale, unreachable, and the time to send it all.
 pub fn build(
     conn: &mut DbConnection,
-    service: &NoticeService,
+    service: std::sync::Arc<NoticeService>,
     tenant_id: &str,
     incident_id: &str,
     by: &str,

@@ -12,7 +12,11 @@ use serde_json::json;
 use tracing_actix_web::TracingLogger;
 
 use crate::config::Settings;
+use std::sync::Arc;
+
 use crate::db::Db;
+use crate::dispatch::channels::Adapters;
+use crate::dispatch::worker::{Worker, WorkerOptions};
 use crate::notices::Templates;
 use crate::store::plans::NoticeService;
 
@@ -20,6 +24,8 @@ use crate::store::plans::NoticeService;
 pub struct Application {
     port: u16,
     server: Server,
+    db: Db,
+    notices: Arc<NoticeService>,
 }
 
 impl Application {
@@ -45,6 +51,8 @@ impl Application {
             templates: Templates::embedded()?,
             public_url: settings.http.public_url.clone(),
         });
+        let service = notices.clone().into_inner();
+        let worker_db = db.get_ref().clone();
         let mut server = HttpServer::new(move || {
             App::new()
                 .wrap(TracingLogger::default())
@@ -60,7 +68,7 @@ impl Application {
             server = server.workers(workers);
         }
         let server = server.listen(listener)?.run();
-        Ok(Self { port, server })
+        Ok(Self { port, server, db: worker_db, notices: service })
     }
 
     /// The port actually bound.
@@ -68,9 +76,28 @@ impl Application {
         self.port
     }
 
+    /// A dispatch worker sharing this server's database and templates. Call it
+    /// inside the runtime: the SMTP pool starts a task.
+    pub fn worker(&self, settings: &Settings, options: WorkerOptions) -> anyhow::Result<Worker> {
+        let adapters = Adapters::from_settings(&settings.channels, &settings.data_dir)?;
+        Ok(Worker::new(self.db.clone(), self.notices.clone(), Arc::new(adapters), settings.channels.clone(), options))
+    }
+
     /// Serves until the process is asked to stop.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.server.await
+    }
+
+    /// Serves with a dispatch worker beside the server; on shutdown the worker
+    /// finishes its batch before the process exits.
+    pub async fn run_with_worker(self, settings: &Settings) -> anyhow::Result<()> {
+        let worker = self.worker(settings, WorkerOptions::default())?;
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let handle = actix_web::rt::spawn(worker.run(stopped));
+        let served = self.server.await;
+        let _ = stop.send(true);
+        let _ = handle.await;
+        Ok(served?)
     }
 }
 

@@ -32,6 +32,7 @@ CREATE TABLE dispatches (
     status TEXT NOT NULL,
     content TEXT NOT NULL,
     content_hash TEXT NOT NULL,
+    link_secret TEXT NOT NULL,
     recipients BIGINT NOT NULL,
     created_by TEXT NOT NULL,
     created_at TIMESTAMP NOT NULL,

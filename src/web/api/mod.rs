@@ -2,6 +2,7 @@
 
 mod affected;
 mod audit;
+mod dispatches;
 mod incidents;
 mod notices;
 mod obligations;
@@ -29,6 +30,7 @@ pub fn config(cfg: &mut web::ServiceConfig) {
             .configure(obligations::config)
             .configure(notices::config)
             .configure(plans::config)
+            .configure(dispatches::config)
             .configure(tenant::config)
             .configure(audit::config)
             .configure(subjects::config)

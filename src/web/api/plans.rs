@@ -29,7 +29,7 @@ async fn create_plan(
     who.require(who.role.can_edit_incidents(), "plan notices")?;
     let summary = db
         .write(move |conn| {
-            let summary = plans::build(conn, &service, &who.tenant_id, &id, &who.name)?;
+            let summary = plans::build(conn, service.into_inner(), &who.tenant_id, &id, &who.name)?;
             audit::append(conn, &who.tenant_id, AuditEvent {
                 actor: who.actor(),
                 action: "plan.create",
@@ -97,7 +97,7 @@ async fn preview_notice(
     };
     let view = db
         .read(move |conn| {
-            let notices = IncidentNotices::load(conn, &service, &who.tenant_id, &id)?;
+            let notices = IncidentNotices::load(conn, service.into_inner(), &who.tenant_id, &id)?;
             let row = plans::affected_row(conn, &who.tenant_id, &id, &subject)?;
             notices.preview(&row, channel)
         })

@@ -1,0 +1,76 @@
+//! Dispatches: create from the plan, approve (four eyes), follow progress.
+
+use actix_web::{HttpResponse, web};
+use serde_json::json;
+
+use crate::audit::{self, AuditEvent};
+use crate::db::Db;
+use crate::error::AppResult;
+use crate::store::dispatches;
+use crate::store::plans::NoticeService;
+use crate::web::auth::Principal;
+
+pub fn config(cfg: &mut web::ServiceConfig) {
+    cfg.route("/incidents/{id}/dispatches", web::post().to(create_dispatch))
+        .route("/incidents/{id}/dispatches/{dispatch}", web::get().to(get_dispatch))
+        .route("/incidents/{id}/dispatches/{dispatch}/approve", web::post().to(approve_dispatch));
+}
+
+async fn create_dispatch(
+    who: Principal,
+    db: web::Data<Db>,
+    service: web::Data<NoticeService>,
+    id: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    who.require(who.role.can_edit_incidents(), "create dispatches")?;
+    let view = db
+        .write(move |conn| {
+            let row = dispatches::create(conn, &service, &who.tenant_id, &id, &who.name)?;
+            audit::append(conn, &who.tenant_id, AuditEvent {
+                actor: who.actor(),
+                action: "dispatch.create",
+                target: format!("dispatch:{}", row.id),
+                details: json!({ "incident": id.as_str(), "recipients": row.recipients, "content_hash": row.content_hash }),
+            })?;
+            dispatches::progress(conn, &row)
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(view))
+}
+
+async fn approve_dispatch(
+    who: Principal,
+    db: web::Data<Db>,
+    service: web::Data<NoticeService>,
+    path: web::Path<(String, String)>,
+) -> AppResult<HttpResponse> {
+    who.require(who.role.can_approve(), "approve dispatches (approver role only)")?;
+    let (incident_id, dispatch_id) = path.into_inner();
+    let service = service.into_inner();
+    let view = db
+        .write(move |conn| {
+            let row = dispatches::get(conn, &who.tenant_id, &incident_id, &dispatch_id)?;
+            dispatches::approve(conn, service, &row, &who.name)?;
+            audit::append(conn, &who.tenant_id, AuditEvent {
+                actor: who.actor(),
+                action: "dispatch.approve",
+                target: format!("dispatch:{dispatch_id}"),
+                details: json!({ "incident": incident_id, "content_hash": row.content_hash }),
+            })?;
+            let row = dispatches::get(conn, &who.tenant_id, &incident_id, &dispatch_id)?;
+            dispatches::progress(conn, &row)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(view))
+}
+
+async fn get_dispatch(who: Principal, db: web::Data<Db>, path: web::Path<(String, String)>) -> AppResult<HttpResponse> {
+    let (incident_id, dispatch_id) = path.into_inner();
+    let view = db
+        .read(move |conn| {
+            let row = dispatches::get(conn, &who.tenant_id, &incident_id, &dispatch_id)?;
+            dispatches::progress(conn, &row)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(view))
+}
