@@ -23,12 +23,14 @@ pub fn import_subjects(
     format: Option<ImportFormat>,
     mode: ImportMode,
 ) -> anyhow::Result<ExitCode> {
-    let format = format.or_else(|| ImportFormat::from_path(file)).with_context(|| {
-        format!(
-            "cannot tell the format of {}: name it .csv, .ndjson or .jsonl, or pass --format",
-            file.display()
-        )
-    })?;
+    let format = format
+        .or_else(|| ImportFormat::from_path(file))
+        .with_context(|| {
+            format!(
+                "cannot tell the format of {}: name it .csv, .ndjson or .jsonl, or pass --format",
+                file.display()
+            )
+        })?;
     let size = std::fs::metadata(file)
         .with_context(|| format!("cannot read {}", file.display()))?
         .len();
@@ -106,8 +108,14 @@ pub fn bench_subjects(settings: &Settings, count: u64) -> anyhow::Result<ExitCod
         timed_import(&db, &tenant_id, &csv, pass, count)?;
     }
     for (name, body) in [
-        ("broad scope (every subject)", json!({"data_categories": ["contact", "identity", "financial", "health", "location", "device"]})),
-        ("typical scope (crm or billing, contact data)", json!({"systems": ["crm", "billing"], "data_categories": ["contact"]})),
+        (
+            "broad scope (every subject)",
+            json!({"data_categories": ["contact", "identity", "financial", "health", "location", "device"]}),
+        ),
+        (
+            "typical scope (crm or billing, contact data)",
+            json!({"systems": ["crm", "billing"], "data_categories": ["contact"]}),
+        ),
     ] {
         timed_scope(&db, &tenant_id, &incident_id, name, &body)?;
     }
@@ -140,7 +148,13 @@ fn bench_tenant(db: &Db) -> anyhow::Result<(String, String)> {
     })?)
 }
 
-fn timed_import(db: &Db, tenant_id: &str, csv: &PathBuf, pass: &str, count: u64) -> anyhow::Result<()> {
+fn timed_import(
+    db: &Db,
+    tenant_id: &str,
+    csv: &PathBuf,
+    pass: &str,
+    count: u64,
+) -> anyhow::Result<()> {
     let job = ImportJob {
         tenant_id,
         actor: "cli:bench".into(),
@@ -177,7 +191,9 @@ fn timed_scope(
         .context("scope body")?
         .map_err(crate::error::AppError::Validation)?;
     let (tenant, incident) = (tenant_id.to_owned(), incident_id.to_owned());
-    db.write_blocking(|conn| affected::put_scope(conn, &tenant, &incident, &change.scope, &change.subject_ids))?;
+    db.write_blocking(|conn| {
+        affected::put_scope(conn, &tenant, &incident, &change.scope, &change.subject_ids)
+    })?;
     for run in ["first", "again"] {
         let started = Instant::now();
         let state = db.write_blocking(|conn| affected::recompute(conn, &tenant, &incident))?;

@@ -40,7 +40,10 @@ pub struct ScopeChange {
 /// Reads a scope body; every criterion defaults to empty (PUT replaces).
 pub fn parse_scope(body: &Map<String, Value>) -> Result<ScopeChange, Vec<FieldError>> {
     let mut r = Reader::new(body, SCOPE_FIELDS);
-    let systems = r.strings("systems", 100, 1000).or_keep(None).unwrap_or_default();
+    let systems = r
+        .strings("systems", 100, 1000)
+        .or_keep(None)
+        .unwrap_or_default();
     if systems.iter().any(|s| s.contains(['|', ';'])) {
         r.reject("systems", "system names cannot contain | or ;");
     }
@@ -82,7 +85,9 @@ fn jurisdiction_list(v: &Value) -> Result<Vec<Jurisdiction>, String> {
 }
 
 fn id_list(v: &Value) -> Result<Vec<String>, String> {
-    let items = v.as_array().ok_or("expected an array of external_id strings")?;
+    let items = v
+        .as_array()
+        .ok_or("expected an array of external_id strings")?;
     if items.len() > MAX_INLINE_SUBJECT_IDS {
         return Err(format!(
             "at most {MAX_INLINE_SUBJECT_IDS} ids inline; upload longer lists to PUT …/scope/subject-ids"
@@ -240,7 +245,10 @@ mod tests {
         let born = Some(d(2008, 3, 1));
         assert!(is_minor(born, d(2026, 2, 28)));
         assert!(!is_minor(born, d(2026, 3, 1)), "18 on the day itself");
-        assert!(!is_minor(None, d(2026, 3, 1)), "unknown age counts as adult");
+        assert!(
+            !is_minor(None, d(2026, 3, 1)),
+            "unknown age counts as adult"
+        );
     }
 
     #[test]
@@ -262,7 +270,11 @@ mod tests {
         assert_eq!(reachable_channels(false, contacts, [None, None]), 1 | 2 | 8);
         assert_eq!(reachable_channels(true, contacts, [None, None]), 8);
         assert_eq!(
-            reachable_channels(true, [None, None, Some("tok"), None], [Some("g@b.co"), None]),
+            reachable_channels(
+                true,
+                [None, None, Some("tok"), None],
+                [Some("g@b.co"), None]
+            ),
             1 | 4
         );
     }
@@ -284,12 +296,20 @@ mod tests {
             ],
             "en",
         );
-        assert_eq!((s.total, s.minors, s.uncontactable, s.jurisdiction_unknown), (6, 2, 2, 1));
+        assert_eq!(
+            (s.total, s.minors, s.uncontactable, s.jurisdiction_unknown),
+            (6, 2, 2, 1)
+        );
         assert_eq!(s.by_jurisdiction["JP"], 5);
         assert_eq!((s.by_locale["ja"], s.by_locale["en"]), (3, 3));
         assert_eq!(
             s.contactable,
-            ContactCounts { email: 3, sms: 0, push: 1, letter: 3 }
+            ContactCounts {
+                email: 3,
+                sms: 0,
+                push: 1,
+                letter: 3
+            }
         );
     }
 
@@ -302,8 +322,15 @@ mod tests {
         let change = parse_scope(&body).unwrap();
         assert_eq!(change.subject_ids, ["a", "b"]);
         assert_eq!(change.scope.jurisdictions[0].as_str(), "JP");
-        let body = serde_json::from_str(r#"{"jurisdictions":["XX"],"data_categories":["dna"],"colour":1}"#).unwrap();
-        let mut fields: Vec<_> = parse_scope(&body).unwrap_err().into_iter().map(|e| e.field).collect();
+        let body = serde_json::from_str(
+            r#"{"jurisdictions":["XX"],"data_categories":["dna"],"colour":1}"#,
+        )
+        .unwrap();
+        let mut fields: Vec<_> = parse_scope(&body)
+            .unwrap_err()
+            .into_iter()
+            .map(|e| e.field)
+            .collect();
         fields.sort();
         assert_eq!(fields, ["colour", "data_categories", "jurisdictions"]);
         assert!(parse_scope(&Map::new()).unwrap().subject_ids.is_empty());

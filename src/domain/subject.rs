@@ -368,7 +368,10 @@ fn birth_date(v: &str, today: NaiveDate) -> Result<NaiveDate, String> {
 fn parse_systems<'a>(items: impl Iterator<Item = &'a str>) -> Result<Vec<String>, String> {
     let mut out = Vec::new();
     for item in items.map(str::trim).filter(|i| !i.is_empty()) {
-        if item.chars().count() > 100 || item.contains(['|', ';']) || item.chars().any(char::is_control) {
+        if item.chars().count() > 100
+            || item.contains(['|', ';'])
+            || item.chars().any(char::is_control)
+        {
             return Err("system names are 1-100 characters without | or ;".into());
         }
         out.push(item.to_owned());
@@ -505,7 +508,9 @@ mod tests {
         for ok in ["a@b.co", "first.last+tag@mail.example.jp"] {
             assert!(is_email(ok), "{ok}");
         }
-        for bad in ["a", "@b.co", "a@b", "a@@b.co", "a b@c.de", "a@.b.co", "a@b..co", "a@b.co."] {
+        for bad in [
+            "a", "@b.co", "a@b", "a@@b.co", "a b@c.de", "a@.b.co", "a@b..co", "a@b.co.",
+        ] {
             assert!(!is_email(bad), "{bad}");
         }
         assert!(!is_email(&format!("{}@example.com", "a".repeat(250))));
@@ -514,7 +519,13 @@ mod tests {
     #[test]
     fn phones() {
         assert!(is_e164("+819012345678") && is_e164("+12025550123") && is_e164("+49301234"));
-        for bad in ["819012345678", "+0123456789", "+1234567", "+1234567890123456", "+81 90 1234"] {
+        for bad in [
+            "819012345678",
+            "+0123456789",
+            "+1234567",
+            "+1234567890123456",
+            "+81 90 1234",
+        ] {
             assert!(!is_e164(bad), "{bad}");
         }
     }
@@ -522,13 +533,25 @@ mod tests {
     #[test]
     fn dates_must_be_real_and_past() {
         assert_eq!(
-            set(SubjectField::BirthDate, "2008-02-29").unwrap().birth_date,
+            set(SubjectField::BirthDate, "2008-02-29")
+                .unwrap()
+                .birth_date,
             NaiveDate::from_ymd_opt(2008, 2, 29)
         );
-        for bad in ["2007-02-29", "2026-03-02", "1990-1-01", "01/02/1990", "1990-13-01", "+199-01-01"] {
+        for bad in [
+            "2007-02-29",
+            "2026-03-02",
+            "1990-1-01",
+            "01/02/1990",
+            "1990-13-01",
+            "+199-01-01",
+        ] {
             assert!(set(SubjectField::BirthDate, bad).is_err(), "{bad}");
         }
-        assert!(set(SubjectField::BirthDate, "2026-03-01").is_ok(), "today is fine");
+        assert!(
+            set(SubjectField::BirthDate, "2026-03-01").is_ok(),
+            "today is fine"
+        );
     }
 
     #[test]
@@ -546,8 +569,14 @@ mod tests {
         assert_eq!(encode_systems(&s.systems), "|billing|crm|");
         assert_eq!(decode_systems("|billing|crm|"), s.systems);
         let s = set(SubjectField::DataCategories, "health;contact").unwrap();
-        assert_eq!(s.data_categories, [DataCategory::Contact, DataCategory::Health]);
-        assert_eq!(categories_of_mask(category_mask(&s.data_categories)), s.data_categories);
+        assert_eq!(
+            s.data_categories,
+            [DataCategory::Contact, DataCategory::Health]
+        );
+        assert_eq!(
+            categories_of_mask(category_mask(&s.data_categories)),
+            s.data_categories
+        );
         assert!(set(SubjectField::DataCategories, "contact;dna").is_err());
         assert!(set(SubjectField::Systems, "a|b").is_err());
         let json: Map<String, Value> = serde_json::from_str(
@@ -558,7 +587,12 @@ mod tests {
         assert_eq!(s.jurisdiction.unwrap().as_str(), "US-CA");
         let bad: Map<String, Value> =
             serde_json::from_str(r#"{"name":"x","systems":"crm","colour":"red"}"#).unwrap();
-        let fields: Vec<_> = parser().from_json(&bad).unwrap_err().into_iter().map(|e| e.field).collect();
+        let fields: Vec<_> = parser()
+            .from_json(&bad)
+            .unwrap_err()
+            .into_iter()
+            .map(|e| e.field)
+            .collect();
         assert_eq!(fields, ["colour", "systems", "external_id"]);
     }
 
@@ -568,18 +602,28 @@ mod tests {
         let mut b = a.clone();
         assert_eq!(a.content_hash(), b.content_hash());
         b.name = Some(String::new());
-        assert_ne!(a.content_hash(), b.content_hash(), "empty differs from absent");
+        assert_ne!(
+            a.content_hash(),
+            b.content_hash(),
+            "empty differs from absent"
+        );
     }
 
     #[test]
     fn patch_keeps_absent_and_clears_null() {
         let mut p = parser();
         let current = p
-            .from_json(&serde_json::from_str(r#"{"external_id":"S-1","name":"A","email":"a@b.co"}"#).unwrap())
+            .from_json(
+                &serde_json::from_str(r#"{"external_id":"S-1","name":"A","email":"a@b.co"}"#)
+                    .unwrap(),
+            )
             .unwrap();
         let body = serde_json::from_str(r#"{"email":null,"locale":"ja"}"#).unwrap();
         let next = p.apply_patch(&current, &body).unwrap();
-        assert_eq!((next.name.as_deref(), next.email, next.locale.as_deref()), (Some("A"), None, Some("ja")));
+        assert_eq!(
+            (next.name.as_deref(), next.email, next.locale.as_deref()),
+            (Some("A"), None, Some("ja"))
+        );
         let body = serde_json::from_str(r#"{"external_id":"S-2"}"#).unwrap();
         assert!(p.apply_patch(&current, &body).is_err());
     }

@@ -13,7 +13,6 @@ pub mod synthetic;
 use std::collections::HashMap;
 use std::path::Path;
 
-
 use serde::Serialize;
 use serde_json::{Value, json};
 
@@ -46,7 +45,9 @@ impl ImportFormat {
         let essence = content_type.split(';').next()?.trim().to_ascii_lowercase();
         match essence.as_str() {
             "text/csv" => Some(Self::Csv),
-            "application/x-ndjson" | "application/jsonl" | "application/ndjson" => Some(Self::Ndjson),
+            "application/x-ndjson" | "application/jsonl" | "application/ndjson" => {
+                Some(Self::Ndjson)
+            }
             _ => None,
         }
     }
@@ -142,7 +143,11 @@ impl ImportReport {
     fn error(&mut self, line: u64, field: String, reason: String) {
         self.total_errors += 1;
         if self.errors.len() < MAX_LISTED_ERRORS {
-            self.errors.push(LineError { line, field, reason });
+            self.errors.push(LineError {
+                line,
+                field,
+                reason,
+            });
         }
     }
 
@@ -190,7 +195,11 @@ pub struct ImportJob<'a> {
 
 /// Reads the file and writes its subjects in one transaction, auditing the
 /// counts. Blocking: call from a blocking thread. `progress` gets the bytes read so far.
-pub fn run(db: &Db, job: &ImportJob<'_>, progress: &mut dyn FnMut(u64)) -> AppResult<ImportOutcome> {
+pub fn run(
+    db: &Db,
+    job: &ImportJob<'_>,
+    progress: &mut dyn FnMut(u64),
+) -> AppResult<ImportOutcome> {
     let file = std::fs::File::open(job.path)
         .map_err(|e| AppError::Unexpected(anyhow::anyhow!("cannot open the uploaded file: {e}")))?;
     let mut source = match Source::open(file, job.format, today()) {
@@ -291,7 +300,11 @@ fn flush(conn: &mut DbConnection, batch: &mut Vec<SubjectRecord>) -> AppResult<U
     subjects::upsert(conn, rows)
 }
 
-fn audit_import(conn: &mut DbConnection, job: &ImportJob<'_>, report: &ImportReport) -> AppResult<()> {
+fn audit_import(
+    conn: &mut DbConnection,
+    job: &ImportJob<'_>,
+    report: &ImportReport,
+) -> AppResult<()> {
     audit::append(
         conn,
         job.tenant_id,

@@ -55,7 +55,11 @@ enum Kind {
 
 impl Source {
     /// Opens `file`; for CSV, reads and checks the header (its errors are returned).
-    pub fn open(file: File, format: ImportFormat, today: NaiveDate) -> Result<Self, Vec<LineError>> {
+    pub fn open(
+        file: File,
+        format: ImportFormat,
+        today: NaiveDate,
+    ) -> Result<Self, Vec<LineError>> {
         let read = Rc::new(Cell::new(0));
         let counting = Counting {
             inner: file,
@@ -114,8 +118,17 @@ fn open_csv(input: Counting<File>) -> Result<Kind, Vec<LineError>> {
         .from_reader(input);
     let header = match reader.byte_headers() {
         Ok(h) if !h.is_empty() => h.clone(),
-        Ok(_) => return Err(vec![header_error("the file is empty: expected a header row")]),
-        Err(e) => return Err(vec![header_error(format!("cannot read the header: {}", csv_reason(&e)))]),
+        Ok(_) => {
+            return Err(vec![header_error(
+                "the file is empty: expected a header row",
+            )]);
+        }
+        Err(e) => {
+            return Err(vec![header_error(format!(
+                "cannot read the header: {}",
+                csv_reason(&e)
+            ))]);
+        }
     };
     let columns = parse_header(&header)?;
     Ok(Kind::Csv {
@@ -179,7 +192,10 @@ fn next_csv(
             ))),
             _ => {
                 let line = e.position().map_or(0, csv::Position::line);
-                Ok(Some((line, Err(vec![FieldError::new("row", csv_reason(&e))]))))
+                Ok(Some((
+                    line,
+                    Err(vec![FieldError::new("row", csv_reason(&e))]),
+                )))
             }
         },
     }
@@ -193,7 +209,11 @@ fn csv_subject(
     if record.len() != columns.len() {
         return Err(vec![FieldError::new(
             "row",
-            format!("has {} columns, the header has {}", record.len(), columns.len()),
+            format!(
+                "has {} columns, the header has {}",
+                record.len(),
+                columns.len()
+            ),
         )]);
     }
     let mut subject = Subject::default();
@@ -221,9 +241,9 @@ fn next_ndjson(
 ) -> AppResult<Option<Record>> {
     loop {
         buffer.clear();
-        let n = reader
-            .read_until(b'\n', buffer)
-            .map_err(|e| AppError::Unexpected(anyhow::anyhow!("cannot read the uploaded file: {e}")))?;
+        let n = reader.read_until(b'\n', buffer).map_err(|e| {
+            AppError::Unexpected(anyhow::anyhow!("cannot read the uploaded file: {e}"))
+        })?;
         if n == 0 {
             return Ok(None);
         }

@@ -5,10 +5,19 @@
 use std::io::{BufWriter, Write};
 use std::path::Path;
 
-const JURISDICTIONS: [&str; 10] = ["JP", "US-CA", "DE", "CN", "TW", "RU", "US-NY", "FR", "GB", "KR"];
+const JURISDICTIONS: [&str; 10] = [
+    "JP", "US-CA", "DE", "CN", "TW", "RU", "US-NY", "FR", "GB", "KR",
+];
 const LOCALES: [&str; 6] = ["ja", "en", "zh-CN", "zh-TW", "ru", "de"];
 const SYSTEMS: [&str; 5] = ["crm", "billing", "shop", "support", "app"];
-const CATEGORIES: [&str; 6] = ["contact", "identity", "financial", "health", "location", "device"];
+const CATEGORIES: [&str; 6] = [
+    "contact",
+    "identity",
+    "financial",
+    "health",
+    "location",
+    "device",
+];
 const CHANNELS: [&str; 5] = ["email", "sms", "push", "letter", "phone"];
 
 /// SplitMix64: tiny, fast and stable, so files are reproducible across builds.
@@ -66,16 +75,40 @@ fn write_row(out: &mut impl Write, rng: &mut SplitMix, i: u64) -> std::io::Resul
     let year = 1940 + rng.below(86);
     let (month, day) = (1 + rng.below(12), 1 + rng.below(28));
     let minor = year >= 2009;
-    let email = if rng.chance(85) { format!("person{i}@example.com") } else { String::new() };
-    let phone = if rng.chance(70) { format!("+8190{:08}", rng.below(100_000_000)) } else { String::new() };
+    let email = if rng.chance(85) {
+        format!("person{i}@example.com")
+    } else {
+        String::new()
+    };
+    let phone = if rng.chance(70) {
+        format!("+8190{:08}", rng.below(100_000_000))
+    } else {
+        String::new()
+    };
     let (guardian_name, guardian_email, guardian_phone) = if minor && rng.chance(70) {
-        let phone = if rng.chance(50) { format!("+8180{:08}", rng.below(100_000_000)) } else { String::new() };
-        (format!("Guardian {i}"), format!("guardian{i}@example.com"), phone)
+        let phone = if rng.chance(50) {
+            format!("+8180{:08}", rng.below(100_000_000))
+        } else {
+            String::new()
+        };
+        (
+            format!("Guardian {i}"),
+            format!("guardian{i}@example.com"),
+            phone,
+        )
     } else {
         (String::new(), String::new(), String::new())
     };
-    let push = if rng.chance(40) { format!("tok{:016x}", rng.next()) } else { String::new() };
-    let address = if rng.chance(60) { format!("\"{} Chome, Chiyoda, Tokyo\"", 1 + rng.below(9)) } else { String::new() };
+    let push = if rng.chance(40) {
+        format!("tok{:016x}", rng.next())
+    } else {
+        String::new()
+    };
+    let address = if rng.chance(60) {
+        format!("\"{} Chome, Chiyoda, Tokyo\"", 1 + rng.below(9))
+    } else {
+        String::new()
+    };
     writeln!(
         out,
         "S{i:08},Person {i},{email},{phone},{},{},{year:04}-{month:02}-{day:02},{guardian_name},{guardian_email},{guardian_phone},{push},{address},{},{},{}",

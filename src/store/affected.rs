@@ -89,7 +89,11 @@ struct ScopeRow {
 }
 
 /// The incident's scope (empty when never set). Checks the incident is the tenant's.
-pub fn get_scope(conn: &mut DbConnection, tenant_id: &str, incident_id: &str) -> AppResult<ScopeState> {
+pub fn get_scope(
+    conn: &mut DbConnection,
+    tenant_id: &str,
+    incident_id: &str,
+) -> AppResult<ScopeState> {
     incidents::get(conn, tenant_id, incident_id)?;
     let row = incident_scopes::table
         .filter(incident_scopes::tenant_id.eq(tenant_id))
@@ -115,7 +119,12 @@ pub fn get_scope(conn: &mut DbConnection, tenant_id: &str, incident_id: &str) ->
             jurisdictions: from_json_text(&row.jurisdictions)?,
         },
         subject_ids_count: row.subject_ids_count,
-        summary: row.summary.as_deref().map(from_json_text).transpose()?.unwrap_or_default(),
+        summary: row
+            .summary
+            .as_deref()
+            .map(from_json_text)
+            .transpose()?
+            .unwrap_or_default(),
         computed_at: row.computed_at,
         frozen_at: row.frozen_at,
     })
@@ -151,7 +160,12 @@ pub fn put_scope(
             incident_scopes::updated_at.eq(now_micros()),
         ))
         .execute(conn)?;
-    replace_subject_ids(conn, tenant_id, incident_id, subject_ids.iter().map(String::as_str))?;
+    replace_subject_ids(
+        conn,
+        tenant_id,
+        incident_id,
+        subject_ids.iter().map(String::as_str),
+    )?;
     Ok(())
 }
 
@@ -234,14 +248,22 @@ pub fn freeze(conn: &mut DbConnection, tenant_id: &str, incident_id: &str) -> Ap
 }
 
 /// Rebuilds the incident's affected set from the registry and stores its summary.
-pub fn recompute(conn: &mut DbConnection, tenant_id: &str, incident_id: &str) -> AppResult<ScopeState> {
+pub fn recompute(
+    conn: &mut DbConnection,
+    tenant_id: &str,
+    incident_id: &str,
+) -> AppResult<ScopeState> {
     let mut state = get_scope(conn, tenant_id, incident_id)?;
     refuse_if_frozen(&state)?;
     ensure_row(conn, tenant_id, incident_id)?;
-    let aware_on = incidents::get(conn, tenant_id, incident_id)?.aware_at.date();
+    let aware_on = incidents::get(conn, tenant_id, incident_id)?
+        .aware_at
+        .date();
     let groups = super::with_bulk_cache(conn, |conn| {
-        diesel::delete(affected_subjects::table.filter(affected_subjects::incident_id.eq(incident_id)))
-            .execute(conn)?;
+        diesel::delete(
+            affected_subjects::table.filter(affected_subjects::incident_id.eq(incident_id)),
+        )
+        .execute(conn)?;
         if !state.is_empty() {
             affected_select(conn, tenant_id, incident_id, &state, aware_on).execute(conn)?;
         }
@@ -288,7 +310,7 @@ impl Statement {
     }
 
     fn execute(self, conn: &mut DbConnection) -> AppResult<usize> {
-    let mut query = diesel::sql_query(self.sql).into_boxed::<MultiBackend>();
+        let mut query = diesel::sql_query(self.sql).into_boxed::<MultiBackend>();
         for bind in self.binds {
             query = match bind {
                 Bind::Text(v) => query.bind::<Text, _>(v),
@@ -320,7 +342,9 @@ fn affected_select(
         format!("(s.categories & {})", st.bind(Bind::BigInt(scope_mask)))
     };
     let reach = |guardian: &str, own: &str, bit: i32| {
-        format!("CASE WHEN (CASE WHEN {minor} THEN s.{guardian} ELSE s.{own} END) IS NULL THEN 0 ELSE {bit} END")
+        format!(
+            "CASE WHEN (CASE WHEN {minor} THEN s.{guardian} ELSE s.{own} END) IS NULL THEN 0 ELSE {bit} END"
+        )
     };
     let channels = format!(
         "{} + {} + CASE WHEN s.push_token IS NULL THEN 0 ELSE {} END + CASE WHEN s.postal_address IS NULL THEN 0 ELSE {} END",
@@ -365,7 +389,10 @@ fn criteria(
         out.push(format!("({})", any.join(" OR ")));
     }
     if scope_mask != 0 {
-        out.push(format!("(s.categories & {}) <> 0", st.bind(Bind::BigInt(scope_mask))));
+        out.push(format!(
+            "(s.categories & {}) <> 0",
+            st.bind(Bind::BigInt(scope_mask))
+        ));
     }
     if !state.scope.jurisdictions.is_empty() {
         let codes = state
@@ -403,13 +430,15 @@ fn groups(conn: &mut DbConnection, incident_id: &str) -> AppResult<Vec<AffectedG
     }
     Ok(counts
         .into_iter()
-        .map(|((jurisdiction, locale, minor, channels), count)| AffectedGroup {
-            jurisdiction,
-            locale,
-            minor,
-            channels,
-            count,
-        })
+        .map(
+            |((jurisdiction, locale, minor, channels), count)| AffectedGroup {
+                jurisdiction,
+                locale,
+                minor,
+                channels,
+                count,
+            },
+        )
         .collect())
 }
 
@@ -546,7 +575,11 @@ impl AffectedRow {
     /// One CSV line in [`CSV_HEADER`] order; sets are `;`-separated.
     pub fn csv_record(&self) -> [String; 15] {
         let text = |v: &Option<String>| v.clone().unwrap_or_default();
-        let words = self.exposed().iter().map(|c| c.as_str()).collect::<Vec<_>>();
+        let words = self
+            .exposed()
+            .iter()
+            .map(|c| c.as_str())
+            .collect::<Vec<_>>();
         [
             self.external_id.clone(),
             text(&self.name),

@@ -113,7 +113,10 @@ fn upsert_batch(conn: &mut DbConnection, rows: Vec<SubjectRecord>) -> AppResult<
     let existing: HashMap<String, (i64, NaiveDateTime)> = subjects::table
         .filter(subjects::tenant_id.eq(&tenant_id))
         .filter(subjects::external_id.eq_any(rows.iter().map(|r| r.external_id.as_str())))
-        .select((subjects::external_id, (subjects::content_hash, subjects::created_at)))
+        .select((
+            subjects::external_id,
+            (subjects::content_hash, subjects::created_at),
+        ))
         .load::<(String, (i64, NaiveDateTime))>(conn)?
         .into_iter()
         .collect();
@@ -139,7 +142,9 @@ fn upsert_batch(conn: &mut DbConnection, rows: Vec<SubjectRecord>) -> AppResult<
 fn insert_new(conn: &mut DbConnection, rows: Vec<SubjectRecord>) -> AppResult<u64> {
     // Boxed: a thousand records are too large for a thread's stack.
     let written = match <Box<[SubjectRecord; UPSERT_BATCH]>>::try_from(rows.into_boxed_slice()) {
-        Ok(full) => with_backend!(conn, c => diesel::insert_into(subjects::table).values(full).execute(c)?),
+        Ok(full) => {
+            with_backend!(conn, c => diesel::insert_into(subjects::table).values(full).execute(c)?)
+        }
         Err(rows) if rows.is_empty() => 0,
         Err(rows) => {
             let rows = rows.into_vec();
@@ -156,7 +161,9 @@ fn replace_changed(conn: &mut DbConnection, rows: Vec<SubjectRecord>) -> AppResu
         return Ok(0);
     }
     let written = match conn {
-        DbConnection::Sqlite(c) => diesel::replace_into(subjects::table).values(&rows).execute(c)?,
+        DbConnection::Sqlite(c) => diesel::replace_into(subjects::table)
+            .values(&rows)
+            .execute(c)?,
         DbConnection::Postgres(c) => diesel::insert_into(subjects::table)
             .values(&rows)
             .on_conflict((subjects::tenant_id, subjects::external_id))
@@ -270,8 +277,8 @@ impl SubjectRow {
 
     /// The API representation.
     pub fn to_json(&self) -> AppResult<Value> {
-        let mut view = serde_json::to_value(self.subject()?)
-            .map_err(|e| AppError::Unexpected(e.into()))?;
+        let mut view =
+            serde_json::to_value(self.subject()?).map_err(|e| AppError::Unexpected(e.into()))?;
         if let Some(map) = view.as_object_mut() {
             map.insert("created_at".into(), json!(format_instant(self.created_at)));
             map.insert("updated_at".into(), json!(format_instant(self.updated_at)));
@@ -291,9 +298,16 @@ pub fn get(conn: &mut DbConnection, tenant_id: &str, external_id: &str) -> AppRe
 }
 
 /// Replaces one subject's values (the caller loaded it first).
-pub fn replace(conn: &mut DbConnection, tenant_id: &str, subject: Subject) -> AppResult<SubjectRow> {
+pub fn replace(
+    conn: &mut DbConnection,
+    tenant_id: &str,
+    subject: Subject,
+) -> AppResult<SubjectRow> {
     let external_id = subject.external_id.clone();
-    upsert(conn, vec![SubjectRecord::new(tenant_id, subject, now_micros())])?;
+    upsert(
+        conn,
+        vec![SubjectRecord::new(tenant_id, subject, now_micros())],
+    )?;
     get(conn, tenant_id, &external_id)
 }
 

@@ -8,7 +8,11 @@ use crate::subjects::{import_csv, send};
 /// Files an incident whose organisation became aware at `aware_at`.
 async fn incident(app: &TestApp, token: &str, aware_at: &str) -> String {
     let (status, body) = app
-        .post(token, "/api/v1/incidents", &json!({"title": "Leak", "discovered_at": aware_at}))
+        .post(
+            token,
+            "/api/v1/incidents",
+            &json!({"title": "Leak", "discovered_at": aware_at}),
+        )
         .await;
     assert_eq!(status, 201, "{body}");
     body["id"].as_str().unwrap().to_owned()
@@ -16,16 +20,31 @@ async fn incident(app: &TestApp, token: &str, aware_at: &str) -> String {
 
 async fn put_scope(app: &TestApp, token: &str, id: &str, scope: Value) -> (u16, Value) {
     let body = scope.to_string();
-    send(app, "PUT", token, &format!("/api/v1/incidents/{id}/scope"), "application/json", body).await
+    send(
+        app,
+        "PUT",
+        token,
+        &format!("/api/v1/incidents/{id}/scope"),
+        "application/json",
+        body,
+    )
+    .await
 }
 
 /// The external ids an incident's scope selects.
 async fn affected_ids(app: &TestApp, token: &str, id: &str, scope: Value) -> Vec<String> {
     let (status, body) = put_scope(app, token, id, scope).await;
     assert_eq!(status, 200, "{body}");
-    let (status, page) = app.get(token, &format!("/api/v1/incidents/{id}/affected?limit=200")).await;
+    let (status, page) = app
+        .get(token, &format!("/api/v1/incidents/{id}/affected?limit=200"))
+        .await;
     assert_eq!(status, 200, "{page}");
-    page["items"].as_array().unwrap().iter().map(|r| r["external_id"].as_str().unwrap().to_owned()).collect()
+    page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["external_id"].as_str().unwrap().to_owned())
+        .collect()
 }
 
 #[tokio::test]
@@ -43,18 +62,34 @@ async fn each_criterion_and_their_combinations() {
     let id = incident(&app, &t.responder, "2026-03-01T10:00:00+09:00").await;
     let cases = [
         (json!({}), vec![]),
-        (json!({"systems": [], "data_categories": [], "jurisdictions": [], "subject_ids": []}), vec![]),
+        (
+            json!({"systems": [], "data_categories": [], "jurisdictions": [], "subject_ids": []}),
+            vec![],
+        ),
         (json!({"systems": ["crm"]}), vec!["A", "C"]),
         (json!({"data_categories": ["health"]}), vec!["B", "C"]),
         (json!({"jurisdictions": ["jp"]}), vec!["A", "B"]),
         (json!({"subject_ids": ["D", "E", "nobody"]}), vec!["D", "E"]),
-        (json!({"systems": ["crm"], "data_categories": ["health"]}), vec!["C"]),
-        (json!({"systems": ["crm", "shop"], "jurisdictions": ["JP"]}), vec!["A", "B"]),
-        (json!({"data_categories": ["contact"], "jurisdictions": ["JP", "DE"], "subject_ids": ["A", "B", "D"]}), vec!["A", "D"]),
+        (
+            json!({"systems": ["crm"], "data_categories": ["health"]}),
+            vec!["C"],
+        ),
+        (
+            json!({"systems": ["crm", "shop"], "jurisdictions": ["JP"]}),
+            vec!["A", "B"],
+        ),
+        (
+            json!({"data_categories": ["contact"], "jurisdictions": ["JP", "DE"], "subject_ids": ["A", "B", "D"]}),
+            vec!["A", "D"],
+        ),
         (json!({"systems": ["crm"], "jurisdictions": ["DE"]}), vec![]),
     ];
     for (scope, expected) in cases {
-        assert_eq!(affected_ids(&app, &t.responder, &id, scope.clone()).await, expected, "{scope}");
+        assert_eq!(
+            affected_ids(&app, &t.responder, &id, scope.clone()).await,
+            expected,
+            "{scope}"
+        );
     }
 }
 
@@ -66,29 +101,79 @@ async fn exposed_categories_and_the_snapshot() {
     import_csv(&app, &t.admin, &rows, "").await;
     let id = incident(&app, &t.responder, "2026-03-01T10:00:00+09:00").await;
     put_scope(&app, &t.responder, &id, json!({"systems": ["crm"]})).await;
-    let (_, page) = app.get(&t.viewer, &format!("/api/v1/incidents/{id}/affected")).await;
-    assert_eq!(page["items"][0]["exposed_categories"], json!(["contact", "financial", "health"]), "all held when the scope names none");
-    put_scope(&app, &t.responder, &id, json!({"systems": ["crm"], "data_categories": ["health", "location"]})).await;
-    let (_, page) = app.get(&t.viewer, &format!("/api/v1/incidents/{id}/affected")).await;
-    assert_eq!(page["items"][0]["exposed_categories"], json!(["health"]), "held ∩ scope");
+    let (_, page) = app
+        .get(&t.viewer, &format!("/api/v1/incidents/{id}/affected"))
+        .await;
+    assert_eq!(
+        page["items"][0]["exposed_categories"],
+        json!(["contact", "financial", "health"]),
+        "all held when the scope names none"
+    );
+    put_scope(
+        &app,
+        &t.responder,
+        &id,
+        json!({"systems": ["crm"], "data_categories": ["health", "location"]}),
+    )
+    .await;
+    let (_, page) = app
+        .get(&t.viewer, &format!("/api/v1/incidents/{id}/affected"))
+        .await;
+    assert_eq!(
+        page["items"][0]["exposed_categories"],
+        json!(["health"]),
+        "held ∩ scope"
+    );
     assert_eq!(page["items"][0]["email"], "ann@example.com");
 
-    app.patch(&t.admin, "/api/v1/subjects/A", &json!({"email": "new@example.com"})).await;
-    let (_, page) = app.get(&t.viewer, &format!("/api/v1/incidents/{id}/affected")).await;
-    assert_eq!(page["items"][0]["email"], "ann@example.com", "registry edits wait for a recompute");
-    let (status, summary) = send(&app, "POST", &t.responder, &format!("/api/v1/incidents/{id}/affected/recompute"), "application/json", String::new()).await;
+    app.patch(
+        &t.admin,
+        "/api/v1/subjects/A",
+        &json!({"email": "new@example.com"}),
+    )
+    .await;
+    let (_, page) = app
+        .get(&t.viewer, &format!("/api/v1/incidents/{id}/affected"))
+        .await;
+    assert_eq!(
+        page["items"][0]["email"], "ann@example.com",
+        "registry edits wait for a recompute"
+    );
+    let (status, summary) = send(
+        &app,
+        "POST",
+        &t.responder,
+        &format!("/api/v1/incidents/{id}/affected/recompute"),
+        "application/json",
+        String::new(),
+    )
+    .await;
     assert_eq!((status, summary["total"].clone()), (200, json!(1)));
-    let (_, page) = app.get(&t.viewer, &format!("/api/v1/incidents/{id}/affected")).await;
+    let (_, page) = app
+        .get(&t.viewer, &format!("/api/v1/incidents/{id}/affected"))
+        .await;
     assert_eq!(page["items"][0]["email"], "new@example.com");
 
     let (tenant_id, incident_id) = (t.id.clone(), id.clone());
     app.db
-        .write_blocking(move |conn| breachline::store::affected::freeze(conn, &tenant_id, &incident_id))
+        .write_blocking(move |conn| {
+            breachline::store::affected::freeze(conn, &tenant_id, &incident_id)
+        })
         .unwrap();
-    let (status, _) = send(&app, "POST", &t.responder, &format!("/api/v1/incidents/{id}/affected/recompute"), "application/json", String::new()).await;
+    let (status, _) = send(
+        &app,
+        "POST",
+        &t.responder,
+        &format!("/api/v1/incidents/{id}/affected/recompute"),
+        "application/json",
+        String::new(),
+    )
+    .await;
     assert_eq!(status, 409, "a frozen set cannot change");
     assert_eq!(put_scope(&app, &t.responder, &id, json!({})).await.0, 409);
-    let (_, scope) = app.get(&t.viewer, &format!("/api/v1/incidents/{id}/scope")).await;
+    let (_, scope) = app
+        .get(&t.viewer, &format!("/api/v1/incidents/{id}/scope"))
+        .await;
     assert!(scope["scope"]["frozen_at"].is_string(), "{scope}");
 }
 
@@ -104,18 +189,28 @@ async fn minors_turn_adult_on_their_eighteenth_birthday() {
     ];
     import_csv(&app, &t.admin, &rows, "").await;
     let minors = |page: &Value| -> Vec<String> {
-        page["items"].as_array().unwrap().iter().filter(|r| r["minor"] == true).map(|r| r["external_id"].as_str().unwrap().to_owned()).collect()
+        page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["minor"] == true)
+            .map(|r| r["external_id"].as_str().unwrap().to_owned())
+            .collect()
     };
     // aware 2026-03-01 (UTC date): the leap-day child turned 18 today (1 March).
     let id = incident(&app, &t.responder, "2026-03-01T10:00:00+09:00").await;
     put_scope(&app, &t.responder, &id, json!({"systems": ["crm"]})).await;
-    let (_, page) = app.get(&t.viewer, &format!("/api/v1/incidents/{id}/affected")).await;
+    let (_, page) = app
+        .get(&t.viewer, &format!("/api/v1/incidents/{id}/affected"))
+        .await;
     assert_eq!(minors(&page), ["MINOR-TOMORROW"]);
     // 2026-03-01T08:00+09:00 is 2026-02-28 in UTC, the date that counts.
     let id = incident(&app, &t.responder, "2026-03-01T08:00:00+09:00").await;
     let (_, body) = put_scope(&app, &t.responder, &id, json!({"systems": ["crm"]})).await;
     assert_eq!(body["summary"]["minors"], 3);
-    let (_, page) = app.get(&t.viewer, &format!("/api/v1/incidents/{id}/affected")).await;
+    let (_, page) = app
+        .get(&t.viewer, &format!("/api/v1/incidents/{id}/affected"))
+        .await;
     assert_eq!(minors(&page), ["ADULT-TODAY", "LEAP", "MINOR-TOMORROW"]);
 }
 
@@ -140,10 +235,25 @@ async fn minors_are_reached_through_their_guardians() {
     let (_, body) = put_scope(&app, &t.responder, &id, json!({"systems": ["crm"]})).await;
     let s = &body["summary"];
     assert_eq!(s["minors"], 3);
-    assert_eq!(s["contactable"], json!({"email": 2, "sms": 2, "push": 1, "letter": 1}));
+    assert_eq!(
+        s["contactable"],
+        json!({"email": 2, "sms": 2, "push": 1, "letter": 1})
+    );
     assert_eq!(s["uncontactable"], 2, "M1 (no guardian) and NONE: {s}");
-    let (_, page) = app.get(&t.viewer, &format!("/api/v1/incidents/{id}/affected")).await;
-    let channels: BTreeMap<String, Value> = page["items"].as_array().unwrap().iter().map(|r| (r["external_id"].as_str().unwrap().to_owned(), r["channels"].clone())).collect();
+    let (_, page) = app
+        .get(&t.viewer, &format!("/api/v1/incidents/{id}/affected"))
+        .await;
+    let channels: BTreeMap<String, Value> = page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["external_id"].as_str().unwrap().to_owned(),
+                r["channels"].clone(),
+            )
+        })
+        .collect();
     assert_eq!(channels["M2"], json!(["email", "push", "letter"]));
     assert_eq!(channels["M3"], json!(["sms"]));
 }
@@ -152,11 +262,23 @@ async fn minors_are_reached_through_their_guardians() {
 async fn subject_ids_upload_csv_export_and_roles() {
     let app = spawn_app().await;
     let t = app.tenant("acme");
-    let rows = ["A,\"Ann, Jr\",,,,JP,,,,,,,,crm,contact", "B,Bob,,,,DE,,,,,,,,crm,", "C,Cy,,,,CN,,,,,,,,crm,"];
+    let rows = [
+        "A,\"Ann, Jr\",,,,JP,,,,,,,,crm,contact",
+        "B,Bob,,,,DE,,,,,,,,crm,",
+        "C,Cy,,,,CN,,,,,,,,crm,",
+    ];
     import_csv(&app, &t.admin, &rows, "").await;
     let id = incident(&app, &t.responder, "2026-03-01T10:00:00+09:00").await;
     let path = format!("/api/v1/incidents/{id}/scope/subject-ids");
-    let (status, body) = send(&app, "PUT", &t.responder, &path, "text/plain", "C\r\nA\n\nA\nunknown\n".into()).await;
+    let (status, body) = send(
+        &app,
+        "PUT",
+        &t.responder,
+        &path,
+        "text/plain",
+        "C\r\nA\n\nA\nunknown\n".into(),
+    )
+    .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["scope"]["subject_ids_count"], 3);
     assert_eq!(body["summary"]["total"], 2);
@@ -164,41 +286,107 @@ async fn subject_ids_upload_csv_export_and_roles() {
     let (status, problem) = send(&app, "PUT", &t.responder, &path, "text/plain", bad).await;
     assert_eq!(status, 422);
     assert_eq!(problem["errors"][0]["line"], 2);
-    assert_eq!(send(&app, "PUT", &t.responder, &path, "text/csv", "A".into()).await.0, 415);
-    let (_, scope) = app.get(&t.regulator, &format!("/api/v1/incidents/{id}/scope")).await;
-    assert_eq!(scope["scope"]["subject_ids_count"], 3, "a failed upload changes nothing");
+    assert_eq!(
+        send(&app, "PUT", &t.responder, &path, "text/csv", "A".into())
+            .await
+            .0,
+        415
+    );
+    let (_, scope) = app
+        .get(&t.regulator, &format!("/api/v1/incidents/{id}/scope"))
+        .await;
+    assert_eq!(
+        scope["scope"]["subject_ids_count"], 3,
+        "a failed upload changes nothing"
+    );
 
     let (_, body) = put_scope(&app, &t.responder, &id, json!({"systems": ["crm"]})).await;
-    assert_eq!(body["scope"]["subject_ids_count"], 0, "PUT replaces the whole scope");
+    assert_eq!(
+        body["scope"]["subject_ids_count"], 0,
+        "PUT replaces the whole scope"
+    );
     assert_eq!(body["summary"]["total"], 3);
-    send(&app, "PUT", &t.responder, &path, "text/plain", "A
+    send(
+        &app,
+        "PUT",
+        &t.responder,
+        &path,
+        "text/plain",
+        "A
 C
-".into()).await;
+"
+        .into(),
+    )
+    .await;
 
-    let resp = app.client.get(app.url(&format!("/api/v1/incidents/{id}/affected?format=csv"))).bearer_auth(&t.viewer).send().await.unwrap();
+    let resp = app
+        .client
+        .get(app.url(&format!("/api/v1/incidents/{id}/affected?format=csv")))
+        .bearer_auth(&t.viewer)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status().as_u16(), 200);
-    assert!(resp.headers()["content-type"].to_str().unwrap().starts_with("text/csv"));
+    assert!(
+        resp.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/csv")
+    );
     let text = resp.text().await.unwrap();
     let lines: Vec<&str> = text.lines().collect();
     assert!(lines[0].starts_with("external_id,name,email"), "{text}");
     assert_eq!(lines[1], "A,\"Ann, Jr\",,,,JP,false,,,,,,,contact,");
     assert_eq!(lines.len(), 3, "{text}");
 
-    let (status, summary) = app.get(&t.regulator, &format!("/api/v1/incidents/{id}/affected/summary")).await;
-    assert_eq!((status, summary["total"].clone()), (200, json!(2)), "counts carry no personal data");
-    assert_eq!(app.get(&t.regulator, &format!("/api/v1/incidents/{id}/affected")).await.0, 403);
+    let (status, summary) = app
+        .get(
+            &t.regulator,
+            &format!("/api/v1/incidents/{id}/affected/summary"),
+        )
+        .await;
+    assert_eq!(
+        (status, summary["total"].clone()),
+        (200, json!(2)),
+        "counts carry no personal data"
+    );
+    assert_eq!(
+        app.get(&t.regulator, &format!("/api/v1/incidents/{id}/affected"))
+            .await
+            .0,
+        403
+    );
     assert_eq!(put_scope(&app, &t.viewer, &id, json!({})).await.0, 403);
     let other = app.tenant("other");
-    assert_eq!(app.get(&other.admin, &format!("/api/v1/incidents/{id}/affected/summary")).await.0, 404);
-    let (status, problem) = put_scope(&app, &t.responder, &id, json!({"jurisdictions": ["XX"], "colour": 1})).await;
+    assert_eq!(
+        app.get(
+            &other.admin,
+            &format!("/api/v1/incidents/{id}/affected/summary")
+        )
+        .await
+        .0,
+        404
+    );
+    let (status, problem) = put_scope(
+        &app,
+        &t.responder,
+        &id,
+        json!({"jurisdictions": ["XX"], "colour": 1}),
+    )
+    .await;
     assert_eq!(status, 422, "{problem}");
 
     let (tenant_id, incident_id) = (t.id.clone(), id.clone());
     let counts = app
         .db
-        .read_blocking(move |conn| breachline::store::affected::jurisdiction_counts(conn, &tenant_id, &incident_id))
+        .read_blocking(move |conn| {
+            breachline::store::affected::jurisdiction_counts(conn, &tenant_id, &incident_id)
+        })
         .unwrap();
-    let counts: Vec<(String, i64)> = counts.into_iter().map(|c| (c.jurisdiction, c.count)).collect();
+    let counts: Vec<(String, i64)> = counts
+        .into_iter()
+        .map(|c| (c.jurisdiction, c.count))
+        .collect();
     assert_eq!(counts, [("CN".to_owned(), 1), ("JP".to_owned(), 1)]);
 }
 
@@ -207,7 +395,10 @@ struct Lcg(u64);
 
 impl Lcg {
     fn next(&mut self, n: u64) -> u64 {
-        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         (self.0 >> 33) % n
     }
 }
@@ -229,7 +420,9 @@ struct Person {
 
 fn generate(count: usize) -> Vec<Person> {
     let mut r = Lcg(7);
-    let pick = |r: &mut Lcg, items: &[&'static str]| -> Vec<&'static str> { items.iter().copied().filter(|_| r.next(3) == 0).collect() };
+    let pick = |r: &mut Lcg, items: &[&'static str]| -> Vec<&'static str> {
+        items.iter().copied().filter(|_| r.next(3) == 0).collect()
+    };
     (0..count)
         .map(|i| {
             let birth = match r.next(10) {
@@ -237,12 +430,30 @@ fn generate(count: usize) -> Vec<Person> {
                 1 => Some((2008, 3, 1)),
                 2 => Some((2008, 2, 29)),
                 3 => Some((2008, 3, 2)),
-                _ => Some((1950 + r.next(75) as i32, 1 + r.next(12) as u32, 1 + r.next(28) as u32)),
+                _ => Some((
+                    1950 + r.next(75) as i32,
+                    1 + r.next(12) as u32,
+                    1 + r.next(28) as u32,
+                )),
             };
             Person {
                 id: format!("P{i:05}"),
-                jurisdiction: [None, Some("JP"), Some("US-CA"), Some("DE"), Some("CN"), Some("TW")][r.next(6) as usize],
-                locale: [None, Some("ja"), Some("en"), Some("zh-CN"), Some("zh-TW"), Some("ru")][r.next(6) as usize],
+                jurisdiction: [
+                    None,
+                    Some("JP"),
+                    Some("US-CA"),
+                    Some("DE"),
+                    Some("CN"),
+                    Some("TW"),
+                ][r.next(6) as usize],
+                locale: [
+                    None,
+                    Some("ja"),
+                    Some("en"),
+                    Some("zh-CN"),
+                    Some("zh-TW"),
+                    Some("ru"),
+                ][r.next(6) as usize],
                 birth,
                 email: r.next(4) != 0,
                 phone: r.next(2) == 0,
@@ -259,7 +470,10 @@ fn generate(count: usize) -> Vec<Person> {
 
 fn csv_row(p: &Person) -> String {
     let opt = |on: bool, v: String| if on { v } else { String::new() };
-    let birth = p.birth.map(|(y, m, d)| format!("{y:04}-{m:02}-{d:02}")).unwrap_or_default();
+    let birth = p
+        .birth
+        .map(|(y, m, d)| format!("{y:04}-{m:02}-{d:02}"))
+        .unwrap_or_default();
     [
         p.id.clone(),
         format!("Name {}", p.id),
@@ -298,7 +512,11 @@ async fn summary_equals_counts_computed_independently() {
     let lines: Vec<String> = people.iter().map(csv_row).collect();
     let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
     let (status, body) = import_csv(&app, &t.admin, &lines, "").await;
-    assert_eq!((status, body["imported"].clone()), (200, json!(3000)), "{body}");
+    assert_eq!(
+        (status, body["imported"].clone()),
+        (200, json!(3000)),
+        "{body}"
+    );
     let id = incident(&app, &t.responder, "2026-03-01T10:00:00+09:00").await;
     let scope = json!({"systems": ["crm", "shop"], "data_categories": ["health", "financial"], "jurisdictions": ["JP", "US-CA", "CN"]});
     let (status, body) = put_scope(&app, &t.responder, &id, scope).await;
@@ -307,8 +525,15 @@ async fn summary_equals_counts_computed_independently() {
     let affected: Vec<&Person> = people
         .iter()
         .filter(|p| p.systems.iter().any(|s| ["crm", "shop"].contains(s)))
-        .filter(|p| p.categories.iter().any(|c| ["health", "financial"].contains(c)))
-        .filter(|p| p.jurisdiction.is_some_and(|j| ["JP", "US-CA", "CN"].contains(&j)))
+        .filter(|p| {
+            p.categories
+                .iter()
+                .any(|c| ["health", "financial"].contains(c))
+        })
+        .filter(|p| {
+            p.jurisdiction
+                .is_some_and(|j| ["JP", "US-CA", "CN"].contains(&j))
+        })
         .collect();
     let mut expected = json!({
         "total": affected.len(), "by_jurisdiction": {}, "jurisdiction_unknown": 0, "minors": 0,
@@ -339,8 +564,16 @@ async fn summary_equals_counts_computed_independently() {
     }
     let mut summary = body["summary"].clone();
     summary.as_object_mut().unwrap().remove("computed_at");
-    assert!(affected.len() > 300, "the scope must select a meaningful set");
+    assert!(
+        affected.len() > 300,
+        "the scope must select a meaningful set"
+    );
     assert_eq!(summary, expected);
-    let (_, stored) = app.get(&t.viewer, &format!("/api/v1/incidents/{id}/affected/summary")).await;
+    let (_, stored) = app
+        .get(
+            &t.viewer,
+            &format!("/api/v1/incidents/{id}/affected/summary"),
+        )
+        .await;
     assert_eq!(stored, body["summary"]);
 }

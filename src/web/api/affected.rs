@@ -5,8 +5,8 @@ use std::io::BufRead;
 
 use actix_web::http::header;
 use actix_web::web::Bytes;
-use futures_util::StreamExt;
 use actix_web::{HttpRequest, HttpResponse, web};
+use futures_util::StreamExt;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -84,7 +84,11 @@ async fn put_scope(
     Ok(HttpResponse::Ok().json(scope_view(&state)))
 }
 
-async fn get_scope(who: Principal, db: web::Data<Db>, id: web::Path<String>) -> AppResult<HttpResponse> {
+async fn get_scope(
+    who: Principal,
+    db: web::Data<Db>,
+    id: web::Path<String>,
+) -> AppResult<HttpResponse> {
     let state = db
         .read(move |conn| affected::get_scope(conn, &who.tenant_id, &id))
         .await?;
@@ -101,17 +105,24 @@ async fn put_scope_subject_ids(
 ) -> AppResult<HttpResponse> {
     who.require(who.role.can_edit_subjects(), "set incident scopes")?;
     if !super::upload::media_type(&req).starts_with("text/plain") {
-        return Err(AppError::UnsupportedMediaType("text/plain (one external_id per line)".into()));
+        return Err(AppError::UnsupportedMediaType(
+            "text/plain (one external_id per line)".into(),
+        ));
     }
     let file = uploads.spool(&req, payload).await?;
     let db = db.into_inner();
-    let outcome = web::block(move || -> AppResult<Result<ScopeState, (Vec<LineError>, u64)>> {
+    let outcome = web::block(move || -> AppResult<Result<ScopeState, InvalidLines>> {
         let ids = match read_id_list(file.reopen().map_err(|e| AppError::Unexpected(e.into()))?)? {
             Ok(ids) => ids,
             Err(errors) => return Ok(Err(errors)),
         };
         db.write_blocking(|conn| {
-            affected::replace_subject_ids(conn, &who.tenant_id, &id, ids.iter().map(String::as_str))?;
+            affected::replace_subject_ids(
+                conn,
+                &who.tenant_id,
+                &id,
+                ids.iter().map(String::as_str),
+            )?;
             recompute_audited(conn, &who, &id, "incident.scope")
         })
         .map(Ok)
@@ -120,7 +131,7 @@ async fn put_scope_subject_ids(
     .map_err(|e| AppError::Unexpected(anyhow::anyhow!("upload task failed: {e}")))??;
     Ok(match outcome {
         Ok(state) => HttpResponse::Ok().json(scope_view(&state)),
-        Err((errors, total)) => line_problem(
+        Err(InvalidLines { errors, total }) => line_problem(
             format!("{total} line(s) are not valid external ids; the scope is unchanged"),
             &errors,
             total,
@@ -128,9 +139,15 @@ async fn put_scope_subject_ids(
     })
 }
 
+/// The rejected lines of an id list: the first [`MAX_LISTED_ERRORS`], and how many.
+struct InvalidLines {
+    errors: Vec<LineError>,
+    total: u64,
+}
+
 /// One external id per line (blank lines skipped), sorted and without
 /// repeats; or the invalid lines.
-fn read_id_list(file: std::fs::File) -> AppResult<Result<Vec<String>, (Vec<LineError>, u64)>> {
+fn read_id_list(file: std::fs::File) -> AppResult<Result<Vec<String>, InvalidLines>> {
     let mut reader = std::io::BufReader::with_capacity(1 << 20, file);
     let (mut ids, mut errors, mut total) = (Vec::new(), Vec::new(), 0u64);
     let mut line = Vec::new();
@@ -147,20 +164,30 @@ fn read_id_list(file: std::fs::File) -> AppResult<Result<Vec<String>, (Vec<LineE
         let checked = std::str::from_utf8(&line)
             .map_err(|_| "not valid UTF-8".to_owned())
             .map(|text| text.trim_end_matches(['\n', '\r']))
-            .and_then(|text| if text.trim().is_empty() { Ok(None) } else { external_id(text).map(Some) });
+            .and_then(|text| {
+                if text.trim().is_empty() {
+                    Ok(None)
+                } else {
+                    external_id(text).map(Some)
+                }
+            });
         match checked {
             Ok(Some(id)) => ids.push(id),
             Ok(None) => {}
             Err(reason) => {
                 total += 1;
                 if errors.len() < MAX_LISTED_ERRORS {
-                    errors.push(LineError { line: number, field: "external_id".into(), reason });
+                    errors.push(LineError {
+                        line: number,
+                        field: "external_id".into(),
+                        reason,
+                    });
                 }
             }
         }
     }
     if total > 0 {
-        return Ok(Err((errors, total)));
+        return Ok(Err(InvalidLines { errors, total }));
     }
     ids.sort_unstable();
     ids.dedup();
@@ -248,8 +275,12 @@ async fn export_csv(who: Principal, db: web::Data<Db>, id: String) -> AppResult<
                 Ok(rows) if rows.is_empty() => None,
                 Ok(rows) => {
                     let last = rows.last().map(|r| r.external_id.clone());
-                    let next = (rows.len() as i64 == EXPORT_PAGE).then_some((tenant, incident, last));
-                    Some((csv_lines(rows.iter().map(affected::AffectedRow::csv_record)), next))
+                    let next =
+                        (rows.len() as i64 == EXPORT_PAGE).then_some((tenant, incident, last));
+                    Some((
+                        csv_lines(rows.iter().map(affected::AffectedRow::csv_record)),
+                        next,
+                    ))
                 }
                 Err(e) => Some((Err(e), None)),
             }
@@ -258,7 +289,10 @@ async fn export_csv(who: Principal, db: web::Data<Db>, id: String) -> AppResult<
     let body = futures_util::stream::once(async move { Ok::<_, AppError>(header) }).chain(pages);
     Ok(HttpResponse::Ok()
         .content_type("text/csv; charset=utf-8")
-        .insert_header((header::CONTENT_DISPOSITION, "attachment; filename=\"affected.csv\""))
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            "attachment; filename=\"affected.csv\"",
+        ))
         .streaming(body))
 }
 

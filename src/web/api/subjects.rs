@@ -104,7 +104,11 @@ async fn list_subjects(
         })
         .await?;
     let next = (items.len() as i64 == limit)
-        .then(|| items.last().and_then(|s| s["external_id"].as_str().map(str::to_owned)))
+        .then(|| {
+            items
+                .last()
+                .and_then(|s| s["external_id"].as_str().map(str::to_owned))
+        })
         .flatten();
     Ok(HttpResponse::Ok().json(json!({ "items": items, "next_after": next })))
 }

@@ -39,7 +39,11 @@ impl Uploads {
     }
 
     /// Streams the request body to a new temporary file.
-    pub async fn spool(&self, req: &HttpRequest, mut payload: web::Payload) -> AppResult<NamedTempFile> {
+    pub async fn spool(
+        &self,
+        req: &HttpRequest,
+        mut payload: web::Payload,
+    ) -> AppResult<NamedTempFile> {
         let declared = req
             .headers()
             .get(header::CONTENT_LENGTH)
@@ -57,7 +61,8 @@ impl Uploads {
         let mut buffer = Vec::with_capacity(WRITE_CHUNK);
         let mut total = 0u64;
         while let Some(chunk) = payload.next().await {
-            let chunk = chunk.map_err(|e| AppError::Malformed(format!("cannot read the request body: {e}")))?;
+            let chunk = chunk
+                .map_err(|e| AppError::Malformed(format!("cannot read the request body: {e}")))?;
             total += chunk.len() as u64;
             if total > self.max_bytes {
                 return Err(self.too_large());
