@@ -160,19 +160,30 @@ fn upsert_batch(conn: &mut DbConnection, rows: Vec<SubjectRecord>) -> AppResult<
     Ok(counts)
 }
 
-/// Plain multi-row inserts; a full batch is a fixed-size array, so its
-/// prepared statement is cached.
+/// Inserts rows known to be new: `COPY … FROM STDIN (FORMAT binary)` on
+/// PostgreSQL; plain multi-row inserts on SQLite, where a full batch is a
+/// fixed-size array so its prepared statement is cached.
 fn insert_new(conn: &mut DbConnection, rows: Vec<SubjectRecord>) -> AppResult<u64> {
+    if rows.is_empty() {
+        return Ok(0);
+    }
+    let sqlite = match conn {
+        DbConnection::Postgres(c) => {
+            let copied = diesel::copy_from(subjects::table)
+                .from_insertable(rows)
+                .execute(c)?;
+            return Ok(copied as u64);
+        }
+        DbConnection::Sqlite(c) => c,
+    };
     // Boxed: a thousand records are too large for a thread's stack.
     let written = match <Box<[SubjectRecord; UPSERT_BATCH]>>::try_from(rows.into_boxed_slice()) {
-        Ok(full) => {
-            with_backend!(conn, c => diesel::insert_into(subjects::table).values(full).execute(c)?)
-        }
-        Err(rows) if rows.is_empty() => 0,
-        Err(rows) => {
-            let rows = rows.into_vec();
-            with_backend!(conn, c => diesel::insert_into(subjects::table).values(&rows).execute(c)?)
-        }
+        Ok(full) => diesel::insert_into(subjects::table)
+            .values(full)
+            .execute(sqlite)?,
+        Err(rows) => diesel::insert_into(subjects::table)
+            .values(&rows.into_vec())
+            .execute(sqlite)?,
     };
     Ok(written as u64)
 }
