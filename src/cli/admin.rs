@@ -35,9 +35,18 @@ pub fn worker(settings: &Settings) -> anyhow::Result<ExitCode> {
             templates: crate::notices::Templates::embedded()?,
             public_url: settings.http.public_url.clone(),
         });
-        let adapters = crate::dispatch::channels::Adapters::from_settings(&settings.channels, &settings.data_dir)?;
+        let adapters = crate::dispatch::channels::Adapters::from_settings(
+            &settings.channels,
+            &settings.data_dir,
+        )?;
         let options = crate::dispatch::worker::WorkerOptions::default();
-        let worker = crate::dispatch::worker::Worker::new(db, service, std::sync::Arc::new(adapters), settings.channels.clone(), options);
+        let worker = crate::dispatch::worker::Worker::new(
+            db,
+            service,
+            std::sync::Arc::new(adapters),
+            settings.channels.clone(),
+            options,
+        );
         let (stop, stopped) = tokio::sync::watch::channel(false);
         let handle = actix_web::rt::spawn(worker.run(stopped));
         wait_for_shutdown().await;

@@ -12,12 +12,14 @@ use diesel::prelude::*;
 use futures_util::StreamExt;
 use serde_json::json;
 
-use super::channels::{Adapters, Outgoing, Outcome};
+use super::channels::{Adapters, Outcome, Outgoing};
 use super::policy::{Decision, RetryPolicy, decide};
 use super::rate::RateLimits;
 use super::settings::ChannelSettings;
 use crate::audit::{self, AuditEvent};
-use crate::db::schema::{affected_subjects, delivery_attempts, dispatch_recipients, obligations, outbox};
+use crate::db::schema::{
+    affected_subjects, delivery_attempts, dispatch_recipients, obligations, outbox,
+};
 use crate::db::{Db, DbConnection};
 use crate::domain::{Channel, categories_of_mask, now_micros};
 use crate::error::{AppError, AppResult};
@@ -74,9 +76,22 @@ struct Job {
 
 impl Worker {
     /// A worker over the given adapters.
-    pub fn new(db: Db, service: Arc<NoticeService>, adapters: Arc<Adapters>, channels: ChannelSettings, options: WorkerOptions) -> Self {
+    pub fn new(
+        db: Db,
+        service: Arc<NoticeService>,
+        adapters: Arc<Adapters>,
+        channels: ChannelSettings,
+        options: WorkerOptions,
+    ) -> Self {
         let rates = Arc::new(RateLimits::new(&channels.rates));
-        Self { db, service, adapters, rates, channels, options }
+        Self {
+            db,
+            service,
+            adapters,
+            rates,
+            channels,
+            options,
+        }
     }
 
     /// Works until `stop` turns true; claimed rows of an interrupted batch are released.
@@ -117,10 +132,15 @@ impl Worker {
         }
         let count = claimed.len();
         let service = self.service.clone();
-        let jobs = self.db.read(move |conn| prepare(conn, service, claimed)).await?;
+        let jobs = self
+            .db
+            .read(move |conn| prepare(conn, service, claimed))
+            .await?;
         let results = self.send_all(jobs).await;
         let (channels, name) = (self.channels.clone(), self.options.name.clone());
-        self.db.write(move |conn| record(conn, &channels, &name, results)).await?;
+        self.db
+            .write(move |conn| record(conn, &channels, &name, results))
+            .await?;
         Ok(count)
     }
 
@@ -128,7 +148,11 @@ impl Worker {
         futures_util::stream::iter(jobs)
             .map(|job| async move {
                 let Some(msg) = job.message else {
-                    return (job.claimed, Outcome::Transient("could not render the notice".into()), "none".into());
+                    return (
+                        job.claimed,
+                        Outcome::Transient("could not render the notice".into()),
+                        "none".into(),
+                    );
                 };
                 let adapter = self.adapters.get(msg.channel);
                 self.rates.acquire(msg.channel, adapter.provider()).await;
@@ -142,15 +166,28 @@ impl Worker {
 }
 
 /// Renders every claimed row (grouped by dispatch) into a message.
-fn prepare(conn: &mut DbConnection, service: Arc<NoticeService>, claimed: Vec<Claimed>) -> AppResult<Vec<Job>> {
+fn prepare(
+    conn: &mut DbConnection,
+    service: Arc<NoticeService>,
+    claimed: Vec<Claimed>,
+) -> AppResult<Vec<Job>> {
     let mut by_dispatch: HashMap<String, Vec<Claimed>> = HashMap::new();
     for c in claimed {
-        by_dispatch.entry(c.dispatch_id.clone()).or_default().push(c);
+        by_dispatch
+            .entry(c.dispatch_id.clone())
+            .or_default()
+            .push(c);
     }
     let mut jobs = Vec::new();
     for (dispatch_id, rows) in by_dispatch {
         let dispatch = dispatches::by_id(conn, &dispatch_id)?;
-        let notices = IncidentNotices::load(conn, service.clone(), &dispatch.tenant_id, &dispatch.incident_id)?.with_content(dispatch.content()?);
+        let notices = IncidentNotices::load(
+            conn,
+            service.clone(),
+            &dispatch.tenant_id,
+            &dispatch.incident_id,
+        )?
+        .with_content(dispatch.content()?);
         let ids: Vec<String> = rows.iter().map(|r| r.external_id.clone()).collect();
         let people: HashMap<String, RecipientRow> = dispatch_recipients::table
             .filter(dispatch_recipients::dispatch_id.eq(&dispatch_id))
@@ -170,7 +207,10 @@ fn prepare(conn: &mut DbConnection, service: Arc<NoticeService>, claimed: Vec<Cl
         let masks: HashMap<String, i64> = affected_subjects::table
             .filter(affected_subjects::incident_id.eq(&dispatch.incident_id))
             .filter(affected_subjects::external_id.eq_any(&ids))
-            .select((affected_subjects::external_id, affected_subjects::exposed_categories))
+            .select((
+                affected_subjects::external_id,
+                affected_subjects::exposed_categories,
+            ))
             .load::<(String, i64)>(conn)?
             .into_iter()
             .collect();
@@ -189,7 +229,14 @@ fn prepare(conn: &mut DbConnection, service: Arc<NoticeService>, claimed: Vec<Cl
     Ok(jobs)
 }
 
-type RecipientRow = (String, String, Option<String>, Option<String>, String, Option<String>);
+type RecipientRow = (
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    String,
+    Option<String>,
+);
 
 fn message_for(
     renderer: &mut crate::notices::render::Renderer<'_>,
@@ -200,18 +247,29 @@ fn message_for(
     mask: i64,
     sender: super::channels::Sender,
 ) -> AppResult<Outgoing> {
-    let channel: Channel = claimed.channel.parse().map_err(|e: String| AppError::Unexpected(anyhow::anyhow!(e)))?;
+    let channel: Channel = claimed
+        .channel
+        .parse()
+        .map_err(|e: String| AppError::Unexpected(anyhow::anyhow!(e)))?;
     let (_, audience, recipient_name, subject_name, locale, postal_address) = person;
-    let audience = if audience == "guardian" { Audience::Guardian } else { Audience::Subject };
+    let audience = if audience == "guardian" {
+        Audience::Guardian
+    } else {
+        Audience::Subject
+    };
     let link = notices.notice_url(&dispatches::link_token(dispatch, &claimed.external_id)?);
     let person = Person {
         recipient_name: recipient_name.clone(),
         subject_name: subject_name.clone(),
         notice_url: Some(link.clone()),
-        postal_address: (channel == Channel::Letter).then(|| postal_address.clone()).flatten(),
+        postal_address: (channel == Channel::Letter)
+            .then(|| postal_address.clone())
+            .flatten(),
         categories: categories_of_mask(mask),
     };
-    let rendered = renderer.render(locale, channel, audience, &person).map_err(AppError::Unexpected)?;
+    let rendered = renderer
+        .render(locale, channel, audience, &person)
+        .map_err(AppError::Unexpected)?;
     Ok(Outgoing {
         message_id: format!("<{}@breachline>", claimed.id),
         channel,
@@ -228,7 +286,12 @@ fn message_for(
 }
 
 /// Records every outcome of a batch in the caller's transaction.
-fn record(conn: &mut DbConnection, channels: &ChannelSettings, worker: &str, results: Vec<(Claimed, Outcome, String)>) -> AppResult<()> {
+fn record(
+    conn: &mut DbConnection,
+    channels: &ChannelSettings,
+    worker: &str,
+    results: Vec<(Claimed, Outcome, String)>,
+) -> AppResult<()> {
     let now = now_micros();
     let mut rng = rand::rng();
     let mut touched = HashSet::new();
@@ -238,16 +301,33 @@ fn record(conn: &mut DbConnection, channels: &ChannelSettings, worker: &str, res
         let policy = RetryPolicy::for_channel(channels, channel);
         let decision = decide(&outcome, claimed.attempts.max(1) as u32, &policy, &mut rng);
         let (status, provider_id, detail, result) = match (&outcome, &decision) {
-            (Outcome::Sent { provider_id }, _) => ("sent", provider_id.clone(), None, "sent".to_owned()),
-            (Outcome::HandedOff { location }, _) => ("handed_off", None, Some(location.clone()), "handed_off".to_owned()),
-            (_, Decision::RetryAfter(_)) => ("queued", None, outcome_detail(&outcome), "retry".to_owned()),
-            _ => ("failed", None, outcome_detail(&outcome), "failed".to_owned()),
+            (Outcome::Sent { provider_id }, _) => {
+                ("sent", provider_id.clone(), None, "sent".to_owned())
+            }
+            (Outcome::HandedOff { location }, _) => (
+                "handed_off",
+                None,
+                Some(location.clone()),
+                "handed_off".to_owned(),
+            ),
+            (_, Decision::RetryAfter(_)) => {
+                ("queued", None, outcome_detail(&outcome), "retry".to_owned())
+            }
+            _ => (
+                "failed",
+                None,
+                outcome_detail(&outcome),
+                "failed".to_owned(),
+            ),
         };
         let run_at = match decision {
             Decision::RetryAfter(d) => now + chrono::Duration::from_std(d).unwrap_or_default(),
             _ => now,
         };
-        let owned = outbox::table.filter(outbox::id.eq(&claimed.id)).filter(outbox::locked_by.eq(worker)).filter(outbox::status.eq("sending"));
+        let owned = outbox::table
+            .filter(outbox::id.eq(&claimed.id))
+            .filter(outbox::locked_by.eq(worker))
+            .filter(outbox::status.eq("sending"));
         let updated = diesel::update(owned)
             .set((
                 outbox::status.eq(status),
@@ -296,26 +376,47 @@ fn outcome_detail(outcome: &Outcome) -> Option<String> {
 
 fn set_state(conn: &mut DbConnection, claimed: &Claimed, state: &str) -> AppResult<()> {
     diesel::update(dispatch_recipients::table.find((&claimed.dispatch_id, &claimed.external_id)))
-        .set((dispatch_recipients::state.eq(state), dispatch_recipients::updated_at.eq(now_micros())))
+        .set((
+            dispatch_recipients::state.eq(state),
+            dispatch_recipients::updated_at.eq(now_micros()),
+        ))
         .execute(conn)?;
     Ok(())
 }
 
 /// Moves a person to their next planned channel, or marks them unreachable.
-fn next_channel(conn: &mut DbConnection, claimed: &Claimed, now: chrono::NaiveDateTime) -> AppResult<()> {
+fn next_channel(
+    conn: &mut DbConnection,
+    claimed: &Claimed,
+    now: chrono::NaiveDateTime,
+) -> AppResult<()> {
     let key = (&claimed.dispatch_id, &claimed.external_id);
     let (channels, current): (String, i32) = dispatch_recipients::table
         .find(key)
-        .select((dispatch_recipients::channels, dispatch_recipients::next_channel))
+        .select((
+            dispatch_recipients::channels,
+            dispatch_recipients::next_channel,
+        ))
         .first(conn)?;
     let routes: Vec<Route> = from_json_text(&channels)?;
     let next = current + 1;
     match routes.get(next as usize) {
         Some(route) => {
             let dispatch = dispatches::by_id(conn, &claimed.dispatch_id)?;
-            dispatches::insert_outbox(conn, &[NewOutboxRow::queued(&dispatch, &claimed.external_id, route, now)])?;
+            dispatches::insert_outbox(
+                conn,
+                &[NewOutboxRow::queued(
+                    &dispatch,
+                    &claimed.external_id,
+                    route,
+                    now,
+                )],
+            )?;
             diesel::update(dispatch_recipients::table.find(key))
-                .set((dispatch_recipients::next_channel.eq(next), dispatch_recipients::updated_at.eq(now)))
+                .set((
+                    dispatch_recipients::next_channel.eq(next),
+                    dispatch_recipients::updated_at.eq(now),
+                ))
                 .execute(conn)?;
         }
         None => set_state(conn, claimed, "unreachable")?,
@@ -346,7 +447,10 @@ fn complete_if_done(conn: &mut DbConnection, dispatch_id: &str) -> AppResult<()>
     let progress = dispatches::progress(conn, &row)?;
     let evidence = format!(
         "dispatch {dispatch_id}: {} sent, {} delivered, {} handed off, {} unreachable (covered by the public bulletin)",
-        progress["counts"]["sent"], progress["counts"]["delivered"], progress["counts"]["handed_off"], progress["counts"]["unreachable"]
+        progress["counts"]["sent"],
+        progress["counts"]["delivered"],
+        progress["counts"]["handed_off"],
+        progress["counts"]["unreachable"]
     );
     diesel::update(
         obligations::table
@@ -362,10 +466,14 @@ fn complete_if_done(conn: &mut DbConnection, dispatch_id: &str) -> AppResult<()>
         obligations::updated_at.eq(now),
     ))
     .execute(conn)?;
-    audit::append(conn, &row.tenant_id, AuditEvent {
-        actor: "worker".into(),
-        action: "dispatch.complete",
-        target: format!("dispatch:{dispatch_id}"),
-        details: json!({ "incident": row.incident_id, "counts": progress["counts"], "evidence": evidence }),
-    })
+    audit::append(
+        conn,
+        &row.tenant_id,
+        AuditEvent {
+            actor: "worker".into(),
+            action: "dispatch.complete",
+            target: format!("dispatch:{dispatch_id}"),
+            details: json!({ "incident": row.incident_id, "counts": progress["counts"], "evidence": evidence }),
+        },
+    )
 }

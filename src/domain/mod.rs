@@ -73,12 +73,12 @@ pub use jurisdiction::Jurisdiction;
 pub use notice_item::NoticeItem;
 pub use role::Role;
 pub use scope::{
-    AffectedGroup, AffectedSummary, ContactCounts, MAX_INLINE_SUBJECT_IDS, SCOPE_FIELDS, Scope,
-    ScopeChange, adult_born_on_or_before, channel_bits, is_minor, parse_scope, reachable_channels,
+    AffectedGroup, AffectedSummary, ContactCounts, Scope, ScopeChange, adult_born_on_or_before,
+    channel_bits, parse_scope,
 };
 pub use subject::{
-    MAX_EXTERNAL_ID, Subject, SubjectField, SubjectParser, categories_of_mask, category_mask,
-    decode_systems, encode_systems, external_id, is_e164, is_email,
+    Subject, SubjectField, SubjectParser, categories_of_mask, category_mask, decode_systems,
+    encode_systems, external_id,
 };
 pub use time::{format_instant, now_micros, parse_instant};
 pub use validation::FieldError;

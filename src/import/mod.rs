@@ -12,6 +12,8 @@ pub mod synthetic;
 
 use std::collections::HashMap;
 use std::path::Path;
+use std::sync::atomic::Ordering;
+use std::sync::mpsc::SyncSender;
 
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -202,7 +204,7 @@ pub fn run(
 ) -> AppResult<ImportOutcome> {
     let file = std::fs::File::open(job.path)
         .map_err(|e| AppError::Unexpected(anyhow::anyhow!("cannot open the uploaded file: {e}")))?;
-    let mut source = match Source::open(file, job.format, today()) {
+    let source = match Source::open(file, job.format, today()) {
         Ok(source) => source,
         Err(header_errors) => {
             let mut report = ImportReport::default();
@@ -216,7 +218,7 @@ pub fn run(
     let mut rejected = false;
     let written = db.write_blocking(|conn| {
         let counts = with_bulk_cache(conn, |conn| {
-            write_rows(conn, job, &mut source, &mut report, progress)
+            write_rows(conn, job, source, &mut report, progress)
         })?;
         let Some(counts) = counts else {
             // Returning an error rolls the transaction back: nothing is kept.
@@ -239,44 +241,85 @@ fn today() -> chrono::NaiveDate {
     chrono::Utc::now().date_naive()
 }
 
-/// Streams the records into batches of upserts. Returns `None` when the file
-/// is rejected (all-or-nothing and some row was invalid): the caller then
-/// rolls the transaction back.
+/// Batches waiting between the parser and the writer (bounds memory).
+const PIPELINE_DEPTH: usize = 4;
+
+/// Streams the records into batches of upserts, in two stages so both cores
+/// work: a parser thread reads and validates, this thread (which holds the
+/// connection and its transaction) writes. Returns `None` when the file is
+/// rejected (all-or-nothing and some row was invalid): the caller then rolls
+/// the transaction back.
 fn write_rows(
     conn: &mut DbConnection,
     job: &ImportJob<'_>,
-    source: &mut Source,
+    source: Source,
     report: &mut ImportReport,
     progress: &mut dyn FnMut(u64),
 ) -> AppResult<Option<UpsertCounts>> {
     let strict = job.mode == ImportMode::AllOrNothing;
+    let all_new = subjects::is_empty(conn, job.tenant_id)?;
+    let bytes_read = source.bytes_read_counter();
+    let (sender, receiver) = std::sync::mpsc::sync_channel(PIPELINE_DEPTH);
+    std::thread::scope(|scope| {
+        let parser = scope.spawn(|| parse_batches(source, job.tenant_id, strict, sender));
+        let mut counts = UpsertCounts::default();
+        let mut failure = None;
+        for batch in &receiver {
+            match subjects::upsert(conn, batch, all_new) {
+                Ok(written) => counts += written,
+                Err(e) => {
+                    failure = Some(e);
+                    break;
+                }
+            }
+            progress(bytes_read.load(Ordering::Relaxed));
+        }
+        // Dropping the receiver stops a parser still sending after a failure.
+        drop(receiver);
+        *report = parser
+            .join()
+            .map_err(|_| AppError::Unexpected(anyhow::anyhow!("the import parser failed")))??;
+        if let Some(e) = failure {
+            return Err(e);
+        }
+        Ok((!(strict && report.rejected > 0)).then_some(counts))
+    })
+}
+
+/// Reads and validates every record, sending batches of valid ones to the
+/// writer; in all-or-nothing mode it stops sending at the first invalid row
+/// but keeps validating, to report every error.
+fn parse_batches(
+    mut source: Source,
+    tenant_id: &str,
+    strict: bool,
+    sender: SyncSender<Vec<SubjectRecord>>,
+) -> AppResult<ImportReport> {
     let now = now_micros();
+    let mut report = ImportReport::default();
     let mut first_line: HashMap<String, u64> = HashMap::new();
     let mut batch: Vec<SubjectRecord> = Vec::with_capacity(UPSERT_BATCH);
-    let mut counts = UpsertCounts::default();
     while let Some((line, parsed)) = source.next_record()? {
-        let subject = match parsed.and_then(|s| unique(s, line, &mut first_line)) {
-            Ok(subject) => subject,
-            Err(errors) => {
-                report.reject(line, errors);
-                continue;
-            }
-        };
-        if strict && report.rejected > 0 {
-            continue;
+        // After an invalid row, all-or-nothing keeps validating but stops writing.
+        let writing = !strict || report.rejected == 0;
+        match parsed.and_then(|s| unique(s, line, &mut first_line)) {
+            Ok(subject) if writing => batch.push(SubjectRecord::new(tenant_id, subject, now)),
+            Ok(_) => {}
+            Err(errors) => report.reject(line, errors),
         }
-        batch.push(SubjectRecord::new(job.tenant_id, subject, now));
         if batch.len() == UPSERT_BATCH {
-            counts += flush(conn, &mut batch)?;
-            progress(source.bytes_read());
+            let full = std::mem::replace(&mut batch, Vec::with_capacity(UPSERT_BATCH));
+            if sender.send(full).is_err() {
+                return Ok(report);
+            }
         }
     }
-    if strict && report.rejected > 0 {
-        return Ok(None);
+    let writing = !strict || report.rejected == 0;
+    if writing && !batch.is_empty() {
+        // A closed channel means the writer failed; it reports the error.
+        let _ = sender.send(batch);
     }
-    counts += flush(conn, &mut batch)?;
-    progress(source.bytes_read());
-    Ok(Some(counts))
+    Ok(report)
 }
 
 /// Rejects a second row with the same external id, naming the first one's line.
@@ -293,11 +336,6 @@ fn unique(
     }
     first_line.insert(subject.external_id.clone(), line);
     Ok(subject)
-}
-
-fn flush(conn: &mut DbConnection, batch: &mut Vec<SubjectRecord>) -> AppResult<UpsertCounts> {
-    let rows = std::mem::replace(batch, Vec::with_capacity(UPSERT_BATCH));
-    subjects::upsert(conn, rows)
 }
 
 fn audit_import(

@@ -1,10 +1,10 @@
 //! Record readers for the import formats, yielding one validated subject (or
 //! its errors) per record with the physical line it starts on.
 
-use std::cell::Cell;
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
-use std::rc::Rc;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use chrono::NaiveDate;
 use serde_json::{Map, Value};
@@ -22,13 +22,13 @@ pub type Record = (u64, Result<Subject, Vec<FieldError>>);
 /// Counts the bytes that pass through, for progress reports.
 struct Counting<R> {
     inner: R,
-    read: Rc<Cell<u64>>,
+    read: Arc<AtomicU64>,
 }
 
 impl<R: Read> Read for Counting<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.inner.read(buf)?;
-        self.read.set(self.read.get() + n as u64);
+        self.read.fetch_add(n as u64, Ordering::Relaxed);
         Ok(n)
     }
 }
@@ -37,7 +37,7 @@ impl<R: Read> Read for Counting<R> {
 pub struct Source {
     kind: Kind,
     parser: SubjectParser,
-    read: Rc<Cell<u64>>,
+    read: Arc<AtomicU64>,
 }
 
 enum Kind {
@@ -60,10 +60,10 @@ impl Source {
         format: ImportFormat,
         today: NaiveDate,
     ) -> Result<Self, Vec<LineError>> {
-        let read = Rc::new(Cell::new(0));
+        let read = Arc::new(AtomicU64::new(0));
         let counting = Counting {
             inner: file,
-            read: Rc::clone(&read),
+            read: Arc::clone(&read),
         };
         let kind = match format {
             ImportFormat::Csv => open_csv(counting)?,
@@ -80,9 +80,9 @@ impl Source {
         })
     }
 
-    /// Bytes of the file read so far.
-    pub fn bytes_read(&self) -> u64 {
-        self.read.get()
+    /// A counter of the bytes of the file read so far, shareable across threads.
+    pub fn bytes_read_counter(&self) -> Arc<AtomicU64> {
+        Arc::clone(&self.read)
     }
 
     /// The next record, or `None` at the end of the file.

@@ -58,25 +58,39 @@ impl DispatchRow {
         let v: Value = from_json_text(&self.content)?;
         Ok(NoticeContent {
             default_locale: v["default_locale"].as_str().unwrap_or("en").to_owned(),
-            locales: serde_json::from_value(v["locales"].clone()).map_err(|e| AppError::Unexpected(e.into()))?,
+            locales: serde_json::from_value(v["locales"].clone())
+                .map_err(|e| AppError::Unexpected(e.into()))?,
         })
     }
 }
 
 /// Hash binding an approval to exactly this content and these templates.
-fn content_hash(service: &NoticeService, content: &NoticeContent, pairs: &[(String, Audience)]) -> AppResult<String> {
+fn content_hash(
+    service: &NoticeService,
+    content: &NoticeContent,
+    pairs: &[(String, Audience)],
+) -> AppResult<String> {
     let mut hasher = Sha256::new();
     hasher.update(serde_json::to_string(content).map_err(|e| AppError::Unexpected(e.into()))?);
     for (locale, audience) in pairs {
         for channel in Channel::ALL {
-            hasher.update(service.templates.content_hash(locale, *channel, *audience).map_err(AppError::Unexpected)?);
+            hasher.update(
+                service
+                    .templates
+                    .content_hash(locale, *channel, *audience)
+                    .map_err(AppError::Unexpected)?,
+            );
         }
     }
     Ok(hex::encode(hasher.finalize()))
 }
 
 fn audience_of(word: &str) -> Audience {
-    if word == "guardian" { Audience::Guardian } else { Audience::Subject }
+    if word == "guardian" {
+        Audience::Guardian
+    } else {
+        Audience::Subject
+    }
 }
 
 /// The (locale, audience) pairs of a dispatch's people.
@@ -87,19 +101,36 @@ fn pairs(conn: &mut DbConnection, dispatch_id: &str) -> AppResult<Vec<(String, A
         .distinct()
         .order((dispatch_recipients::locale, dispatch_recipients::audience))
         .load(conn)?;
-    Ok(rows.into_iter().map(|(l, a)| (l, audience_of(&a))).collect())
+    Ok(rows
+        .into_iter()
+        .map(|(l, a)| (l, audience_of(&a)))
+        .collect())
 }
 
 /// Creates a dispatch from the incident's current plan and notice content, and
 /// freezes the affected set so later registry edits do not rewrite it.
-pub fn create(conn: &mut DbConnection, service: &NoticeService, tenant_id: &str, incident_id: &str, by: &str) -> AppResult<DispatchRow> {
+pub fn create(
+    conn: &mut DbConnection,
+    service: &NoticeService,
+    tenant_id: &str,
+    incident_id: &str,
+    by: &str,
+) -> AppResult<DispatchRow> {
     super::incidents::get(conn, tenant_id, incident_id)?;
-    let planned = notice_plans::table.find(incident_id).count().get_result::<i64>(conn)? > 0;
+    let planned = notice_plans::table
+        .find(incident_id)
+        .count()
+        .get_result::<i64>(conn)?
+        > 0;
     if !planned {
-        return Err(AppError::Conflict("no notice plan yet: POST …/plan first".into()));
+        return Err(AppError::Conflict(
+            "no notice plan yet: POST …/plan first".into(),
+        ));
     }
     let content = notice_contents::get(conn, tenant_id, incident_id)?
-        .ok_or_else(|| AppError::Conflict("no notice content yet: PUT …/notice-content first".into()))?
+        .ok_or_else(|| {
+            AppError::Conflict("no notice content yet: PUT …/notice-content first".into())
+        })?
         .content;
     let id = new_id();
     let now = now_micros();
@@ -112,7 +143,8 @@ pub fn create(conn: &mut DbConnection, service: &NoticeService, tenant_id: &str,
             dispatches::tenant_id.eq(tenant_id),
             dispatches::incident_id.eq(incident_id),
             dispatches::status.eq("awaiting_approval"),
-            dispatches::content.eq(serde_json::to_string(&content).map_err(|e| AppError::Unexpected(e.into()))?),
+            dispatches::content
+                .eq(serde_json::to_string(&content).map_err(|e| AppError::Unexpected(e.into()))?),
             dispatches::content_hash.eq(""),
             dispatches::link_secret.eq(hex::encode(random_16())),
             dispatches::recipients.eq(0),
@@ -128,14 +160,22 @@ pub fn create(conn: &mut DbConnection, service: &NoticeService, tenant_id: &str,
         .execute(conn)? as i64;
     let hash = content_hash(service, &content, &pairs(conn, &id)?)?;
     diesel::update(dispatches::table.find(&id))
-        .set((dispatches::content_hash.eq(&hash), dispatches::recipients.eq(recipients)))
+        .set((
+            dispatches::content_hash.eq(&hash),
+            dispatches::recipients.eq(recipients),
+        ))
         .execute(conn)?;
     affected::freeze(conn, tenant_id, incident_id)?;
     get(conn, tenant_id, incident_id, &id)
 }
 
 /// Loads one of the incident's dispatches.
-pub fn get(conn: &mut DbConnection, tenant_id: &str, incident_id: &str, id: &str) -> AppResult<DispatchRow> {
+pub fn get(
+    conn: &mut DbConnection,
+    tenant_id: &str,
+    incident_id: &str,
+    id: &str,
+) -> AppResult<DispatchRow> {
     dispatches::table
         .filter(dispatches::tenant_id.eq(tenant_id))
         .filter(dispatches::incident_id.eq(incident_id))
@@ -154,7 +194,10 @@ pub fn by_id(conn: &mut DbConnection, id: &str) -> AppResult<DispatchRow> {
 pub fn set_status(conn: &mut DbConnection, id: &str, status: &str) -> AppResult<()> {
     let completed_at = (status == "completed").then(now_micros);
     diesel::update(dispatches::table.find(id))
-        .set((dispatches::status.eq(status), dispatches::completed_at.eq(completed_at)))
+        .set((
+            dispatches::status.eq(status),
+            dispatches::completed_at.eq(completed_at),
+        ))
         .execute(conn)?;
     Ok(())
 }
@@ -163,9 +206,17 @@ pub fn set_status(conn: &mut DbConnection, id: &str, status: &str) -> AppResult<
 /// created with, and every required item present in every locale, audience and
 /// channel. Writes one outbox row per reachable person (their first channel) and a
 /// notice-page token each, in the caller's transaction.
-pub fn approve(conn: &mut DbConnection, service: Arc<NoticeService>, row: &DispatchRow, approver: &str) -> AppResult<()> {
+pub fn approve(
+    conn: &mut DbConnection,
+    service: Arc<NoticeService>,
+    row: &DispatchRow,
+    approver: &str,
+) -> AppResult<()> {
     if row.status != "awaiting_approval" {
-        return Err(AppError::Conflict(format!("dispatch is {}, not awaiting approval", row.status)));
+        return Err(AppError::Conflict(format!(
+            "dispatch is {}, not awaiting approval",
+            row.status
+        )));
     }
     if row.created_by == approver {
         return Err(AppError::Conflict(format!(
@@ -175,7 +226,9 @@ pub fn approve(conn: &mut DbConnection, service: Arc<NoticeService>, row: &Dispa
     let current = notice_contents::get(conn, &row.tenant_id, &row.incident_id)?.map(|s| s.content);
     let pairs = pairs(conn, &row.id)?;
     let approved = row.content()?;
-    if current.as_ref() != Some(&approved) || content_hash(&service, &approved, &pairs)? != row.content_hash {
+    if current.as_ref() != Some(&approved)
+        || content_hash(&service, &approved, &pairs)? != row.content_hash
+    {
         return Err(AppError::Conflict(
             "the notice content or templates changed since this dispatch was created: create a new dispatch and approve that".into(),
         ));
@@ -193,14 +246,21 @@ pub fn approve(conn: &mut DbConnection, service: Arc<NoticeService>, row: &Dispa
 }
 
 /// Refuses approval naming every required item missing, with locale and channels.
-fn check_content(conn: &mut DbConnection, service: Arc<NoticeService>, row: &DispatchRow, pairs: &[(String, Audience)]) -> AppResult<()> {
+fn check_content(
+    conn: &mut DbConnection,
+    service: Arc<NoticeService>,
+    row: &DispatchRow,
+    pairs: &[(String, Audience)],
+) -> AppResult<()> {
     let notices = IncidentNotices::load(conn, service, &row.tenant_id, &row.incident_id)?;
     let mut missing: BTreeMap<(String, String), (String, Vec<&'static str>)> = BTreeMap::new();
     for (locale, audience) in pairs {
         for channel in Channel::ALL {
             for check in notices.checklist(locale, *channel, *audience, true)? {
                 if let (false, Some(reason)) = (check.present, check.reason) {
-                    let entry = missing.entry((locale.clone(), check.item.as_str().to_owned())).or_insert((reason, Vec::new()));
+                    let entry = missing
+                        .entry((locale.clone(), check.item.as_str().to_owned()))
+                        .or_insert((reason, Vec::new()));
                     if !entry.1.contains(&channel.as_str()) {
                         entry.1.push(channel.as_str());
                     }
@@ -215,7 +275,10 @@ fn check_content(conn: &mut DbConnection, service: Arc<NoticeService>, row: &Dis
         missing
             .into_iter()
             .map(|((locale, item), (reason, channels))| {
-                FieldError::new(format!("notice_content.locales.{locale}.{item}"), format!("{item}: {reason}; channels: {}", channels.join(", ")))
+                FieldError::new(
+                    format!("notice_content.locales.{locale}.{item}"),
+                    format!("{item}: {reason}; channels: {}", channels.join(", ")),
+                )
             })
             .collect(),
     ))
@@ -232,7 +295,10 @@ fn enqueue_first_channels(conn: &mut DbConnection, row: &DispatchRow) -> AppResu
             .filter(dispatch_recipients::state.eq("pending"))
             .filter(dispatch_recipients::external_id.gt(&after))
             .order(dispatch_recipients::external_id)
-            .select((dispatch_recipients::external_id, dispatch_recipients::channels))
+            .select((
+                dispatch_recipients::external_id,
+                dispatch_recipients::channels,
+            ))
             .limit(ENQUEUE_PAGE)
             .load(conn)?;
         let Some(last) = people.last() else { break };
@@ -245,7 +311,10 @@ fn enqueue_first_channels(conn: &mut DbConnection, row: &DispatchRow) -> AppResu
             }
             let token = link_token(row, external_id)?;
             diesel::update(dispatch_recipients::table.find((&row.id, external_id)))
-                .set((dispatch_recipients::link_token_hash.eq(token_hash(&token)), dispatch_recipients::state.eq("queued")))
+                .set((
+                    dispatch_recipients::link_token_hash.eq(token_hash(&token)),
+                    dispatch_recipients::state.eq("queued"),
+                ))
                 .execute(conn)?;
         }
         insert_outbox(conn, &rows)?;
@@ -343,13 +412,28 @@ pub fn progress(conn: &mut DbConnection, row: &DispatchRow) -> AppResult<Value> 
         .filter(dispatch_recipients::state.eq("unreachable"))
         .count()
         .get_result::<i64>(conn)?;
-    let mut totals: BTreeMap<&str, i64> = ["queued", "sending", "delivered", "sent", "handed_off", "failed", "bounced"].into_iter().map(|s| (s, 0)).collect();
+    let mut totals: BTreeMap<&str, i64> = [
+        "queued",
+        "sending",
+        "delivered",
+        "sent",
+        "handed_off",
+        "failed",
+        "bounced",
+    ]
+    .into_iter()
+    .map(|s| (s, 0))
+    .collect();
     let mut by_channel: BTreeMap<String, BTreeMap<String, i64>> = BTreeMap::new();
     for c in &counts {
         if let Some(t) = totals.get_mut(c.status.as_str()) {
             *t += c.n;
         }
-        *by_channel.entry(c.channel.clone()).or_default().entry(c.status.clone()).or_default() += c.n;
+        *by_channel
+            .entry(c.channel.clone())
+            .or_default()
+            .entry(c.status.clone())
+            .or_default() += c.n;
     }
     let mut counts = serde_json::to_value(&totals).map_err(|e| AppError::Unexpected(e.into()))?;
     counts["unreachable"] = json!(unreachable);

@@ -96,14 +96,37 @@ impl std::ops::AddAssign for UpsertCounts {
 /// Inserts or changes `rows` (distinct external ids of one tenant), batch by
 /// batch: existing rows are looked up by key, unchanged ones are left alone,
 /// new ones are inserted and changed ones replaced (keeping `created_at`).
-pub fn upsert(conn: &mut DbConnection, mut rows: Vec<SubjectRecord>) -> AppResult<UpsertCounts> {
+/// `all_new` (the tenant had no subjects when this transaction began, and the
+/// ids are distinct) skips the look-ups.
+pub fn upsert(
+    conn: &mut DbConnection,
+    mut rows: Vec<SubjectRecord>,
+    all_new: bool,
+) -> AppResult<UpsertCounts> {
     let mut counts = UpsertCounts::default();
     while !rows.is_empty() {
         let rest = rows.split_off(rows.len().min(UPSERT_BATCH));
-        counts += upsert_batch(conn, rows)?;
+        counts += if all_new {
+            UpsertCounts {
+                inserted: insert_new(conn, rows)?,
+                ..UpsertCounts::default()
+            }
+        } else {
+            upsert_batch(conn, rows)?
+        };
         rows = rest;
     }
     Ok(counts)
+}
+
+/// Whether the tenant has no subjects yet.
+pub fn is_empty(conn: &mut DbConnection, tenant_id: &str) -> AppResult<bool> {
+    let any = subjects::table
+        .filter(subjects::tenant_id.eq(tenant_id))
+        .select(subjects::external_id)
+        .first::<String>(conn)
+        .optional()?;
+    Ok(any.is_none())
 }
 
 fn upsert_batch(conn: &mut DbConnection, rows: Vec<SubjectRecord>) -> AppResult<UpsertCounts> {
@@ -137,19 +160,30 @@ fn upsert_batch(conn: &mut DbConnection, rows: Vec<SubjectRecord>) -> AppResult<
     Ok(counts)
 }
 
-/// Plain multi-row inserts; a full batch is a fixed-size array, so its
-/// prepared statement is cached.
+/// Inserts rows known to be new: `COPY … FROM STDIN (FORMAT binary)` on
+/// PostgreSQL; plain multi-row inserts on SQLite, where a full batch is a
+/// fixed-size array so its prepared statement is cached.
 fn insert_new(conn: &mut DbConnection, rows: Vec<SubjectRecord>) -> AppResult<u64> {
+    if rows.is_empty() {
+        return Ok(0);
+    }
+    let sqlite = match conn {
+        DbConnection::Postgres(c) => {
+            let copied = diesel::copy_from(subjects::table)
+                .from_insertable(rows)
+                .execute(c)?;
+            return Ok(copied as u64);
+        }
+        DbConnection::Sqlite(c) => c,
+    };
     // Boxed: a thousand records are too large for a thread's stack.
     let written = match <Box<[SubjectRecord; UPSERT_BATCH]>>::try_from(rows.into_boxed_slice()) {
-        Ok(full) => {
-            with_backend!(conn, c => diesel::insert_into(subjects::table).values(full).execute(c)?)
-        }
-        Err(rows) if rows.is_empty() => 0,
-        Err(rows) => {
-            let rows = rows.into_vec();
-            with_backend!(conn, c => diesel::insert_into(subjects::table).values(&rows).execute(c)?)
-        }
+        Ok(full) => diesel::insert_into(subjects::table)
+            .values(full)
+            .execute(sqlite)?,
+        Err(rows) => diesel::insert_into(subjects::table)
+            .values(&rows.into_vec())
+            .execute(sqlite)?,
     };
     Ok(written as u64)
 }
@@ -189,14 +223,6 @@ fn replace_changed(conn: &mut DbConnection, rows: Vec<SubjectRecord>) -> AppResu
             .execute(c)?,
     };
     Ok(written as u64)
-}
-
-/// How many subjects the tenant has.
-pub fn count(conn: &mut DbConnection, tenant_id: &str) -> AppResult<i64> {
-    Ok(subjects::table
-        .filter(subjects::tenant_id.eq(tenant_id))
-        .count()
-        .get_result(conn)?)
 }
 
 /// One subject as stored.
@@ -307,6 +333,7 @@ pub fn replace(
     upsert(
         conn,
         vec![SubjectRecord::new(tenant_id, subject, now_micros())],
+        false,
     )?;
     get(conn, tenant_id, &external_id)
 }

@@ -68,7 +68,12 @@ impl Application {
             server = server.workers(workers);
         }
         let server = server.listen(listener)?.run();
-        Ok(Self { port, server, db: worker_db, notices: service })
+        Ok(Self {
+            port,
+            server,
+            db: worker_db,
+            notices: service,
+        })
     }
 
     /// The port actually bound.
@@ -80,7 +85,13 @@ impl Application {
     /// inside the runtime: the SMTP pool starts a task.
     pub fn worker(&self, settings: &Settings, options: WorkerOptions) -> anyhow::Result<Worker> {
         let adapters = Adapters::from_settings(&settings.channels, &settings.data_dir)?;
-        Ok(Worker::new(self.db.clone(), self.notices.clone(), Arc::new(adapters), settings.channels.clone(), options))
+        Ok(Worker::new(
+            self.db.clone(),
+            self.notices.clone(),
+            Arc::new(adapters),
+            settings.channels.clone(),
+            options,
+        ))
     }
 
     /// Serves until the process is asked to stop.

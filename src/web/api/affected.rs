@@ -46,8 +46,7 @@ fn scope_view(state: &ScopeState) -> Value {
     json!({ "scope": state.scope_json(), "summary": state.summary_json() })
 }
 
-/// Recomputes after a scope change, then the obligations the new counts drive, and
-/// audits both, in the caller's transaction.
+/// Recomputes after a scope change and audits both, in the caller's transaction.
 fn recompute_audited(
     conn: &mut DbConnection,
     who: &Principal,
@@ -113,30 +112,27 @@ async fn put_scope_subject_ids(
     }
     let file = uploads.spool(&req, payload).await?;
     let db = db.into_inner();
-    let outcome = web::block(
-        move || -> AppResult<Result<ScopeState, (Vec<LineError>, u64)>> {
-            let ids =
-                match read_id_list(file.reopen().map_err(|e| AppError::Unexpected(e.into()))?)? {
-                    Ok(ids) => ids,
-                    Err(errors) => return Ok(Err(errors)),
-                };
-            db.write_blocking(|conn| {
-                affected::replace_subject_ids(
-                    conn,
-                    &who.tenant_id,
-                    &id,
-                    ids.iter().map(String::as_str),
-                )?;
-                recompute_audited(conn, &who, &id, "incident.scope")
-            })
-            .map(Ok)
-        },
-    )
+    let outcome = web::block(move || -> AppResult<Result<ScopeState, InvalidLines>> {
+        let ids = match read_id_list(file.reopen().map_err(|e| AppError::Unexpected(e.into()))?)? {
+            Ok(ids) => ids,
+            Err(errors) => return Ok(Err(errors)),
+        };
+        db.write_blocking(|conn| {
+            affected::replace_subject_ids(
+                conn,
+                &who.tenant_id,
+                &id,
+                ids.iter().map(String::as_str),
+            )?;
+            recompute_audited(conn, &who, &id, "incident.scope")
+        })
+        .map(Ok)
+    })
     .await
     .map_err(|e| AppError::Unexpected(anyhow::anyhow!("upload task failed: {e}")))??;
     Ok(match outcome {
         Ok(state) => HttpResponse::Ok().json(scope_view(&state)),
-        Err((errors, total)) => line_problem(
+        Err(InvalidLines { errors, total }) => line_problem(
             format!("{total} line(s) are not valid external ids; the scope is unchanged"),
             &errors,
             total,
@@ -144,9 +140,15 @@ async fn put_scope_subject_ids(
     })
 }
 
+/// The rejected lines of an id list: the first [`MAX_LISTED_ERRORS`], and how many.
+struct InvalidLines {
+    errors: Vec<LineError>,
+    total: u64,
+}
+
 /// One external id per line (blank lines skipped), sorted and without
 /// repeats; or the invalid lines.
-fn read_id_list(file: std::fs::File) -> AppResult<Result<Vec<String>, (Vec<LineError>, u64)>> {
+fn read_id_list(file: std::fs::File) -> AppResult<Result<Vec<String>, InvalidLines>> {
     let mut reader = std::io::BufReader::with_capacity(1 << 20, file);
     let (mut ids, mut errors, mut total) = (Vec::new(), Vec::new(), 0u64);
     let mut line = Vec::new();
@@ -186,7 +188,7 @@ fn read_id_list(file: std::fs::File) -> AppResult<Result<Vec<String>, (Vec<LineE
         }
     }
     if total > 0 {
-        return Ok(Err((errors, total)));
+        return Ok(Err(InvalidLines { errors, total }));
     }
     ids.sort_unstable();
     ids.dedup();

@@ -11,9 +11,18 @@ use crate::store::plans::NoticeService;
 use crate::web::auth::Principal;
 
 pub fn config(cfg: &mut web::ServiceConfig) {
-    cfg.route("/incidents/{id}/dispatches", web::post().to(create_dispatch))
-        .route("/incidents/{id}/dispatches/{dispatch}", web::get().to(get_dispatch))
-        .route("/incidents/{id}/dispatches/{dispatch}/approve", web::post().to(approve_dispatch));
+    cfg.route(
+        "/incidents/{id}/dispatches",
+        web::post().to(create_dispatch),
+    )
+    .route(
+        "/incidents/{id}/dispatches/{dispatch}",
+        web::get().to(get_dispatch),
+    )
+    .route(
+        "/incidents/{id}/dispatches/{dispatch}/approve",
+        web::post().to(approve_dispatch),
+    );
 }
 
 async fn create_dispatch(
@@ -44,19 +53,26 @@ async fn approve_dispatch(
     service: web::Data<NoticeService>,
     path: web::Path<(String, String)>,
 ) -> AppResult<HttpResponse> {
-    who.require(who.role.can_approve(), "approve dispatches (approver role only)")?;
+    who.require(
+        who.role.can_approve(),
+        "approve dispatches (approver role only)",
+    )?;
     let (incident_id, dispatch_id) = path.into_inner();
     let service = service.into_inner();
     let view = db
         .write(move |conn| {
             let row = dispatches::get(conn, &who.tenant_id, &incident_id, &dispatch_id)?;
             dispatches::approve(conn, service, &row, &who.name)?;
-            audit::append(conn, &who.tenant_id, AuditEvent {
-                actor: who.actor(),
-                action: "dispatch.approve",
-                target: format!("dispatch:{dispatch_id}"),
-                details: json!({ "incident": incident_id, "content_hash": row.content_hash }),
-            })?;
+            audit::append(
+                conn,
+                &who.tenant_id,
+                AuditEvent {
+                    actor: who.actor(),
+                    action: "dispatch.approve",
+                    target: format!("dispatch:{dispatch_id}"),
+                    details: json!({ "incident": incident_id, "content_hash": row.content_hash }),
+                },
+            )?;
             let row = dispatches::get(conn, &who.tenant_id, &incident_id, &dispatch_id)?;
             dispatches::progress(conn, &row)
         })
@@ -64,7 +80,11 @@ async fn approve_dispatch(
     Ok(HttpResponse::Ok().json(view))
 }
 
-async fn get_dispatch(who: Principal, db: web::Data<Db>, path: web::Path<(String, String)>) -> AppResult<HttpResponse> {
+async fn get_dispatch(
+    who: Principal,
+    db: web::Data<Db>,
+    path: web::Path<(String, String)>,
+) -> AppResult<HttpResponse> {
     let (incident_id, dispatch_id) = path.into_inner();
     let view = db
         .read(move |conn| {
