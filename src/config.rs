@@ -7,6 +7,7 @@
 //! | `BREACHLINE_BIND` | `http.bind` | `127.0.0.1:8080` |
 //! | `BREACHLINE_DATA_DIR` | `data_dir` | `./data` |
 //! | `BREACHLINE_PUBLIC_URL` | `http.public_url`: base of links in notices | `http://<bind>` |
+//! | `BREACHLINE_WORKER_BATCH` / `_CONCURRENCY` / `_LEASE_SECS` | dispatch worker | 200 / 32 / 300 |
 //! | `BREACHLINE_LOG_FORMAT` | `log.format` (`pretty` or `json`) | `pretty` |
 //! | `BREACHLINE_IMPORT_MAX_BYTES` | `import.max_bytes` (largest uploaded import file) | 1 GiB |
 //!
@@ -37,6 +38,19 @@ pub struct Settings {
     pub import: ImportSettings,
     /// Delivery channels: providers, credentials, rates, retries.
     pub channels: ChannelSettings,
+    /// Dispatch workers.
+    pub worker: WorkerSettings,
+}
+
+/// Dispatch worker settings.
+#[derive(Debug, Clone)]
+pub struct WorkerSettings {
+    /// Outbox rows claimed at a time.
+    pub batch: i64,
+    /// Sends in flight at once.
+    pub concurrency: usize,
+    /// Seconds after which a claimed row whose worker went silent is sent again.
+    pub lease_secs: u64,
 }
 
 /// Bulk-upload settings.
@@ -282,7 +296,28 @@ impl Settings {
             log: LogSettings { format },
             import: ImportSettings { max_bytes },
             channels: ChannelSettings::load(file.channels, &env)?,
+            worker: WorkerSettings {
+                batch: number(&env, "BREACHLINE_WORKER_BATCH", 200)?,
+                concurrency: number(&env, "BREACHLINE_WORKER_CONCURRENCY", 32)?,
+                lease_secs: number(&env, "BREACHLINE_WORKER_LEASE_SECS", 300)?,
+            },
         })
+    }
+}
+
+/// A positive number from the environment, or `default`.
+fn number<T: std::str::FromStr + PartialOrd + Default>(
+    env: &impl Fn(&str) -> Option<String>,
+    key: &str,
+    default: T,
+) -> anyhow::Result<T> {
+    match env(key) {
+        None => Ok(default),
+        Some(v) => v
+            .parse::<T>()
+            .ok()
+            .filter(|n| *n > T::default())
+            .ok_or_else(|| anyhow::anyhow!("{key}: expected a positive whole number, got '{v}'")),
     }
 }
 

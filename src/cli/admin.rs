@@ -39,7 +39,7 @@ pub fn worker(settings: &Settings) -> anyhow::Result<ExitCode> {
             &settings.channels,
             &settings.data_dir,
         )?;
-        let options = crate::dispatch::worker::WorkerOptions::default();
+        let options = crate::dispatch::worker::WorkerOptions::from_settings(&settings.worker);
         let worker = crate::dispatch::worker::Worker::new(
             db,
             service,

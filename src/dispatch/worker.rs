@@ -46,13 +46,14 @@ pub struct WorkerOptions {
     pub idle: Duration,
 }
 
-impl Default for WorkerOptions {
-    fn default() -> Self {
+impl WorkerOptions {
+    /// Options from the settings, with a name unique to this process.
+    pub fn from_settings(s: &crate::config::WorkerSettings) -> Self {
         Self {
             name: format!("worker-{}-{}", std::process::id(), &new_id()[24..]),
-            batch: 200,
-            concurrency: 32,
-            lease: Duration::from_secs(300),
+            batch: s.batch,
+            concurrency: s.concurrency,
+            lease: Duration::from_secs(s.lease_secs),
             idle: Duration::from_millis(500),
         }
     }

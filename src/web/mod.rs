@@ -102,7 +102,7 @@ impl Application {
     /// Serves with a dispatch worker beside the server; on shutdown the worker
     /// finishes its batch before the process exits.
     pub async fn run_with_worker(self, settings: &Settings) -> anyhow::Result<()> {
-        let worker = self.worker(settings, WorkerOptions::default())?;
+        let worker = self.worker(settings, WorkerOptions::from_settings(&settings.worker))?;
         let (stop, stopped) = tokio::sync::watch::channel(false);
         let handle = actix_web::rt::spawn(worker.run(stopped));
         let served = self.server.await;

@@ -77,31 +77,31 @@ fn is_permanent(outcome: &Outcome) -> bool {
 
 /// One message the SMTP peer accepted.
 #[derive(Debug, Clone)]
-struct Received {
-    rcpt_to: Vec<String>,
-    data: String,
+pub struct Received {
+    pub rcpt_to: Vec<String>,
+    pub data: String,
 }
 
 #[derive(Default)]
-struct SmtpState {
+pub struct SmtpState {
     /// RCPT TO address → reply code (450, 550, …).
-    reject: HashMap<String, u16>,
+    pub reject: HashMap<String, u16>,
     /// Mechanisms advertised in EHLO.
-    auth: &'static str,
+    pub auth: &'static str,
     /// The login that is accepted.
-    login: Option<(String, String)>,
+    pub login: Option<(String, String)>,
     /// Logins tried, as (mechanism, user, password).
-    tried: Mutex<Vec<(String, String, String)>>,
-    received: Mutex<Vec<Received>>,
+    pub tried: Mutex<Vec<(String, String, String)>>,
+    pub received: Mutex<Vec<Received>>,
 }
 
-struct SmtpPeer {
-    port: u16,
+pub struct SmtpPeer {
+    pub port: u16,
     state: Arc<SmtpState>,
 }
 
 impl SmtpPeer {
-    async fn start(state: SmtpState) -> SmtpPeer {
+    pub async fn start(state: SmtpState) -> SmtpPeer {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
         let state = Arc::new(state);
@@ -114,11 +114,11 @@ impl SmtpPeer {
         SmtpPeer { port, state }
     }
 
-    fn url(&self, userinfo: &str) -> String {
+    pub fn url(&self, userinfo: &str) -> String {
         format!("smtp://{userinfo}127.0.0.1:{}?tls=none", self.port)
     }
 
-    fn received(&self) -> Vec<Received> {
+    pub fn received(&self) -> Vec<Received> {
         self.state.received.lock().unwrap().clone()
     }
 }
@@ -255,7 +255,7 @@ async fn read_data(lines: &mut Lines) -> String {
 }
 
 /// A header's unfolded value from a raw message (the top-level header block).
-fn header(raw: &str, name: &str) -> Option<String> {
+pub fn header(raw: &str, name: &str) -> Option<String> {
     let head = raw.split("\r\n\r\n").next()?;
     let unfolded = head.replace("\r\n ", " ").replace("\r\n\t", " ");
     let prefix = format!("{}:", name.to_ascii_lowercase());

@@ -6,8 +6,9 @@
 
 mod affected;
 mod audit;
-mod channels;
+pub mod channels;
 mod cli;
+mod dispatch;
 mod health;
 mod helpers;
 mod incidents;

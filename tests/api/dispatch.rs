@@ -1,0 +1,286 @@
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use breachline::config::Settings;
+use breachline::dispatch::channels::Adapters;
+use breachline::dispatch::worker::{Worker, WorkerOptions};
+use breachline::notices::Templates;
+use breachline::store::plans::NoticeService;
+use serde_json::{Value, json};
+
+use crate::channels::{SmtpPeer, SmtpState, header};
+use crate::helpers::{TestApp, TestTenant, spawn_app};
+use crate::subjects::import_csv;
+
+const PEOPLE: [&str; 6] = [
+    "p1,Sato Aiko,aiko@example.jp,,ja,JP,1990-04-01,,,,,,,app,contact",
+    "p2,Ivan Petrov,ivan@example.ru,+79001234567,ru,JP,1980-01-01,,,,,,,app,contact",
+    "p3,Li Xiaoming,,,zh-CN,JP,2015-06-01,Li Wei,wei@example.cn,,,,,app,contact",
+    "p4,Bounce Bob,bob@bounce.example,+819011112222,en,JP,1970-01-01,,,,,,,app,contact",
+    "p5,Nobody,,,en,JP,1975-01-01,,,,,,,app,contact",
+    "p6,Emma,emma@example.com,,en,JP,1999-09-09,,,,,,,app,contact",
+];
+
+pub fn content(remedies: &str) -> Value {
+    let item = json!({"summary": "An attacker copied account data.", "likely_impact": "Phishing e-mails.", "measures_taken": "Passwords reset.",
+        "advice": "Change your password.", "remedies": remedies, "contact": {"email": "privacy@example.com"}});
+    json!({"default_locale": "en", "locales": {"en": item}})
+}
+
+pub async fn put(app: &TestApp, token: &str, path: &str, body: &Value) -> u16 {
+    let resp = app
+        .client
+        .put(app.url(path))
+        .bearer_auth(token)
+        .json(body)
+        .send()
+        .await
+        .unwrap();
+    resp.status().as_u16()
+}
+
+/// Imports people, files an incident, scopes it, writes content and plans it.
+pub async fn planned_incident(
+    app: &TestApp,
+    t: &TestTenant,
+    rows: &[&str],
+    remedies: &str,
+) -> String {
+    let (status, body) = import_csv(app, &t.responder, rows, "").await;
+    assert_eq!(status, 200, "{body}");
+    let (_, incident) = app
+        .post(&t.responder, "/api/v1/incidents", &json!({
+            "title": "App breach", "discovered_at": "2027-03-01T00:00:00Z", "cause": "malicious", "risk": "high",
+            "data_categories": ["contact"]
+        }))
+        .await;
+    let id = incident["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        put(
+            app,
+            &t.responder,
+            &format!("/api/v1/incidents/{id}/scope"),
+            &json!({"systems": ["app"]})
+        )
+        .await,
+        200
+    );
+    assert_eq!(
+        put(
+            app,
+            &t.responder,
+            &format!("/api/v1/incidents/{id}/notice-content"),
+            &content(remedies)
+        )
+        .await,
+        200
+    );
+    let (status, plan) = app
+        .post(
+            &t.responder,
+            &format!("/api/v1/incidents/{id}/plan"),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(status, 201, "{plan}");
+    id
+}
+
+pub fn worker(app: &TestApp, env: &[(&str, &str)]) -> Worker {
+    let mut vars: HashMap<String, String> = env
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+    vars.insert(
+        "BREACHLINE_DATA_DIR".into(),
+        app.test_db.dir.path().display().to_string(),
+    );
+    let settings = Settings::load_from(None, move |k| vars.get(k).cloned()).unwrap();
+    let adapters = Adapters::from_settings(&settings.channels, &settings.data_dir).unwrap();
+    let service = NoticeService {
+        templates: Templates::embedded().unwrap(),
+        public_url: "https://notices.example".into(),
+    };
+    let mut options = WorkerOptions::from_settings(&settings.worker);
+    options.batch = 4;
+    Worker::new(
+        app.db.clone(),
+        Arc::new(service),
+        Arc::new(adapters),
+        settings.channels.clone(),
+        options,
+    )
+}
+
+pub async fn drain(worker: &Worker) {
+    for _ in 0..100 {
+        if worker.run_once().await.unwrap() == 0 {
+            return;
+        }
+    }
+    panic!("the outbox did not drain");
+}
+
+#[tokio::test]
+async fn approval_needs_a_second_approver_and_complete_content() {
+    let app = spawn_app().await;
+    let t = app.tenant("acme");
+    let id = planned_incident(&app, &t, &PEOPLE, "").await;
+    let (status, dispatch) = app
+        .post(
+            &t.responder,
+            &format!("/api/v1/incidents/{id}/dispatches"),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(status, 201, "{dispatch}");
+    assert_eq!(dispatch["status"], "awaiting_approval");
+    assert_eq!(dispatch["recipients"], 6);
+    let approve = format!(
+        "/api/v1/incidents/{id}/dispatches/{}/approve",
+        dispatch["id"].as_str().unwrap()
+    );
+    let (status, _) = app.post(&t.responder, &approve, &json!({})).await;
+    assert_eq!(status, 403, "responders cannot approve");
+    let (status, problem) = app.post(&t.approver, &approve, &json!({})).await;
+    assert_eq!(status, 422, "{problem}");
+    let fields: Vec<&str> = problem["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap())
+        .collect();
+    assert!(
+        fields.contains(&"notice_content.locales.en.remedies"),
+        "{problem}"
+    );
+    assert!(
+        problem["errors"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("email"),
+        "names the channel: {problem}"
+    );
+
+    // Fixing the content afterwards needs a new dispatch: approval is bound to what was created.
+    assert_eq!(
+        put(
+            &app,
+            &t.responder,
+            &format!("/api/v1/incidents/{id}/notice-content"),
+            &content("12 months of monitoring")
+        )
+        .await,
+        200
+    );
+    let (status, problem) = app.post(&t.approver, &approve, &json!({})).await;
+    assert_eq!(status, 409, "{problem}");
+    let (_, second) = app
+        .post(
+            &t.approver,
+            &format!("/api/v1/incidents/{id}/dispatches"),
+            &json!({}),
+        )
+        .await;
+    let approve = format!(
+        "/api/v1/incidents/{id}/dispatches/{}/approve",
+        second["id"].as_str().unwrap()
+    );
+    let (status, problem) = app.post(&t.approver, &approve, &json!({})).await;
+    assert_eq!(
+        status, 409,
+        "the creator cannot approve their own dispatch: {problem}"
+    );
+}
+
+#[tokio::test]
+async fn dispatch_delivers_over_real_smtp_with_fallback_and_a_ledger() {
+    let app = spawn_app().await;
+    let t = app.tenant("acme");
+    let smtp = SmtpPeer::start(SmtpState {
+        reject: HashMap::from([("bob@bounce.example".to_owned(), 550)]),
+        ..SmtpState::default()
+    })
+    .await;
+    let id = planned_incident(&app, &t, &PEOPLE, "12 months of monitoring").await;
+    let (_, dispatch) = app
+        .post(
+            &t.responder,
+            &format!("/api/v1/incidents/{id}/dispatches"),
+            &json!({}),
+        )
+        .await;
+    let d = dispatch["id"].as_str().unwrap().to_owned();
+    let (status, approved) = app
+        .post(
+            &t.approver,
+            &format!("/api/v1/incidents/{id}/dispatches/{d}/approve"),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(status, 200, "{approved}");
+    assert_eq!(approved["counts"]["queued"], 5);
+    assert_eq!(approved["counts"]["unreachable"], 1);
+
+    let url = smtp.url("");
+    let worker = worker(&app, &[("BREACHLINE_SMTP_URL", &url)]);
+    drain(&worker).await;
+
+    let mail = smtp.received();
+    let mut to: Vec<String> = mail.iter().flat_map(|m| m.rcpt_to.clone()).collect();
+    to.sort();
+    assert_eq!(
+        to,
+        vec![
+            "aiko@example.jp",
+            "emma@example.com",
+            "ivan@example.ru",
+            "wei@example.cn"
+        ],
+        "one e-mail each; the guardian for the child"
+    );
+    let ids: Vec<String> = mail
+        .iter()
+        .map(|m| header(&m.data, "Message-ID").unwrap())
+        .collect();
+    assert!(ids.iter().all(|i| i.ends_with("@breachline>")), "{ids:?}");
+    let mut unique = ids.clone();
+    unique.dedup();
+    assert_eq!(unique.len(), ids.len());
+    let aiko = mail
+        .iter()
+        .find(|m| m.rcpt_to[0] == "aiko@example.jp")
+        .unwrap();
+    assert!(aiko.data.contains("multipart/alternative"));
+    assert!(aiko.data.contains("https://notices.example/n/"));
+
+    let (_, progress) = app
+        .get(&t.viewer, &format!("/api/v1/incidents/{id}/dispatches/{d}"))
+        .await;
+    assert_eq!(progress["status"], "completed", "{progress}");
+    assert_eq!(progress["counts"]["sent"], 4);
+    assert_eq!(
+        progress["counts"]["failed"], 1,
+        "Bob's mailbox refused the mail"
+    );
+    assert_eq!(
+        progress["counts"]["handed_off"], 1,
+        "Bob then got an SMS (file outbox)"
+    );
+    assert_eq!(progress["counts"]["unreachable"], 1);
+    let (_, obligations) = app
+        .get(&t.viewer, &format!("/api/v1/incidents/{id}/obligations"))
+        .await;
+    let appi = obligations["obligations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["regime"] == "appi" && o["recipient"] == "subjects")
+        .unwrap();
+    assert_eq!(appi["status"], "met");
+    assert!(appi["evidence"].as_str().unwrap().contains(&d));
+    let sms_files = std::fs::read_dir(app.test_db.dir.path().join("outbox/sms"))
+        .unwrap()
+        .count();
+    assert_eq!(sms_files, 1);
+}
