@@ -284,3 +284,101 @@ async fn dispatch_delivers_over_real_smtp_with_fallback_and_a_ledger() {
         .count();
     assert_eq!(sms_files, 1);
 }
+
+/// A `breachline worker` process against the test database and SMTP server.
+fn worker_process(app: &TestApp, smtp_url: &str, config: &std::path::Path) -> std::process::Child {
+    std::process::Command::new(crate::helpers::binary())
+        .args(["--config", config.to_str().unwrap(), "worker"])
+        .env("BREACHLINE_DATABASE_URL", &app.test_db.url)
+        .env("BREACHLINE_DATA_DIR", app.test_db.dir.path())
+        .env("BREACHLINE_SMTP_URL", smtp_url)
+        .env("BREACHLINE_WORKER_LEASE_SECS", "1")
+        .env("BREACHLINE_WORKER_BATCH", "5")
+        .env("BREACHLINE_WORKER_CONCURRENCY", "2")
+        .env("RUST_LOG", "warn")
+        .spawn()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_killed_worker_loses_nothing_and_duplicates_keep_their_message_id() {
+    let app = spawn_app().await;
+    let t = app.tenant("acme");
+    let smtp = SmtpPeer::start(SmtpState::default()).await;
+    let rows: Vec<String> = (0..30)
+        .map(|i| {
+            format!("k{i:02},Person {i},p{i:02}@example.com,,en,JP,1980-01-01,,,,,,,app,contact")
+        })
+        .collect();
+    let rows: Vec<&str> = rows.iter().map(String::as_str).collect();
+    let id = planned_incident(&app, &t, &rows, "support line").await;
+    let (_, dispatch) = app
+        .post(
+            &t.responder,
+            &format!("/api/v1/incidents/{id}/dispatches"),
+            &json!({}),
+        )
+        .await;
+    let d = dispatch["id"].as_str().unwrap().to_owned();
+    let (status, _) = app
+        .post(
+            &t.approver,
+            &format!("/api/v1/incidents/{id}/dispatches/{d}/approve"),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(status, 200);
+
+    // Ten e-mails a second, so the kill lands mid-dispatch.
+    let config = app.test_db.dir.path().join("breachline.toml");
+    std::fs::write(&config, "[channels.rates]\nemail = 10.0\n").unwrap();
+    let url = smtp.url("");
+    let mut first = worker_process(&app, &url, &config);
+    for _ in 0..200 {
+        if smtp.received().len() >= 5 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    first.kill().unwrap(); // SIGKILL: no chance to release its leases
+    first.wait().unwrap();
+    let at_kill = smtp.received().len();
+    assert!(
+        at_kill < 30,
+        "the kill must land mid-dispatch ({at_kill} sent)"
+    );
+
+    let mut second = worker_process(&app, &url, &config);
+    let path = format!("/api/v1/incidents/{id}/dispatches/{d}");
+    let mut status = Value::Null;
+    for _ in 0..300 {
+        status = app.get(&t.viewer, &path).await.1;
+        if status["status"] == "completed" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    second.kill().unwrap();
+    second.wait().unwrap();
+    assert_eq!(status["status"], "completed", "{status}");
+
+    let mut ids_by_person: HashMap<String, Vec<String>> = HashMap::new();
+    for m in smtp.received() {
+        ids_by_person
+            .entry(m.rcpt_to[0].clone())
+            .or_default()
+            .push(header(&m.data, "Message-ID").unwrap());
+    }
+    assert_eq!(ids_by_person.len(), 30, "everyone was reached");
+    let duplicates: usize = ids_by_person.values().map(|ids| ids.len() - 1).sum();
+    assert!(
+        duplicates <= 5,
+        "only rows in flight at the kill are sent twice ({duplicates})"
+    );
+    for (person, ids) in &ids_by_person {
+        assert!(
+            ids.iter().all(|i| i == &ids[0]),
+            "{person} got different Message-IDs: {ids:?}"
+        );
+    }
+}
