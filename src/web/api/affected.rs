@@ -46,7 +46,8 @@ fn scope_view(state: &ScopeState) -> Value {
     json!({ "scope": state.scope_json(), "summary": state.summary_json() })
 }
 
-/// Recomputes after a scope change and audits both, in the caller's transaction.
+/// Recomputes after a scope change, then the obligations the new counts drive, and
+/// audits both, in the caller's transaction.
 fn recompute_audited(
     conn: &mut DbConnection,
     who: &Principal,
