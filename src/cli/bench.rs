@@ -112,3 +112,161 @@ fn context(i: usize) -> NoticeContext {
         reference: "0193c0de".into(),
     }
 }
+
+/// Fills the outbox with `count` people through the real plan → dispatch →
+/// approval path, then sends every e-mail to a built-in SMTP sink on loopback with
+/// one worker; prints msgs/s.
+pub fn dispatch(settings: &crate::config::Settings, count: u64) -> anyhow::Result<ExitCode> {
+    actix_web::rt::System::new().block_on(dispatch_async(settings.clone(), count))
+}
+
+async fn dispatch_async(
+    mut settings: crate::config::Settings,
+    count: u64,
+) -> anyhow::Result<ExitCode> {
+    use crate::store::{dispatches, notice_contents, plans};
+    let scratch = tempfile::tempdir()?;
+    if std::env::var("BREACHLINE_DATABASE_URL").is_err() {
+        let url = format!("sqlite://{}", scratch.path().join("bench.db").display());
+        settings.database = crate::config::DatabaseSettings {
+            url: crate::config::DatabaseUrl::parse(&url)?,
+            pool_size: 4,
+        };
+    }
+    println!("database: {}", settings.database.url.backend().as_str());
+    let db = crate::db::Db::connect(&settings.database)?;
+    let csv = scratch.path().join("subjects.csv");
+    crate::import::synthetic::write_csv(&csv, count)?;
+    let (tenant, incident) = super::subjects::bench_tenant(&db)?;
+    super::subjects::timed_import(&db, &tenant, &csv, "import", count)?;
+    super::subjects::timed_scope(
+        &db,
+        &tenant,
+        &incident,
+        "every subject",
+        &serde_json::json!({"systems": ["crm", "billing", "support", "app", "web", "shop"]}),
+    )?;
+    let service = std::sync::Arc::new(plans::NoticeService {
+        templates: Templates::embedded()?,
+        public_url: "https://notices.example".into(),
+    });
+    let content = crate::notices::content::NoticeContent::parse(
+        serde_json::json!({"default_locale": "en", "locales": {"en": {
+            "summary": context(0).summary, "likely_impact": context(0).likely_impact, "measures_taken": context(0).measures_taken,
+            "advice": context(0).advice, "remedies": context(0).remedies, "contact": {"email": "privacy@example.com"}}}})
+        .as_object()
+        .ok_or_else(|| anyhow::anyhow!("content"))?,
+    )
+    .map_err(crate::error::AppError::Validation)?;
+    let started = Instant::now();
+    let queued = db.write_blocking(|conn| {
+        notice_contents::put(conn, &tenant, &incident, &content, "bench")?;
+        plans::build(conn, service.clone(), &tenant, &incident, "bench")?;
+        let row = dispatches::create(conn, &service, &tenant, &incident, "bench")?;
+        dispatches::approve(conn, service.clone(), &row, "bench-approver")?;
+        // Only e-mail is measured: people reached first by another channel leave the queue.
+        use crate::db::schema::outbox;
+        use diesel::prelude::*;
+        diesel::delete(outbox::table.filter(outbox::channel.ne("email"))).execute(conn)?;
+        Ok(outbox::table.count().get_result::<i64>(conn)?)
+    })?;
+    println!(
+        "plan, dispatch and approval: {queued} e-mails in the outbox after {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    let (port, received) = smtp_sink().await?;
+    settings.channels.email.smtp_url = Some(crate::dispatch::settings::SmtpUrl::parse(&format!(
+        "smtp://127.0.0.1:{port}?tls=none"
+    ))?);
+    settings.channels.email.pool_size = 256;
+    settings.channels.rates.email = 1e9;
+    let adapters =
+        crate::dispatch::channels::Adapters::from_settings(&settings.channels, scratch.path())?;
+    let mut options = crate::dispatch::worker::WorkerOptions::from_settings(&settings.worker);
+    options.batch = 1000;
+    options.concurrency = 256;
+    let worker = crate::dispatch::worker::Worker::new(
+        db,
+        service,
+        std::sync::Arc::new(adapters),
+        settings.channels.clone(),
+        options,
+    );
+    let started = Instant::now();
+    while worker.run_once().await? > 0 {}
+    let seconds = started.elapsed().as_secs_f64();
+    let sent = received.load(std::sync::atomic::Ordering::Relaxed);
+    println!(
+        "dispatch: {sent} e-mails to a local SMTP sink in {seconds:.2} s = {:.0} msgs/s (one worker, outbox of {queued})",
+        sent as f64 / seconds
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A minimal SMTP server on loopback, on a thread of its own (as a separate relay
+/// would be), that accepts and counts every message.
+async fn smtp_sink() -> anyhow::Result<(u16, std::sync::Arc<std::sync::atomic::AtomicU64>)> {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    listener.set_nonblocking(true)?;
+    let port = listener.local_addr()?.port();
+    let count = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let total = count.clone();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build();
+        if let Ok(runtime) = runtime {
+            runtime.block_on(async move {
+                if let Ok(listener) = tokio::net::TcpListener::from_std(listener) {
+                    serve_sink(listener, total).await;
+                }
+            });
+        }
+    });
+    Ok((port, count))
+}
+
+async fn serve_sink(
+    listener: tokio::net::TcpListener,
+    total: std::sync::Arc<std::sync::atomic::AtomicU64>,
+) {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    {
+        while let Ok((socket, _)) = listener.accept().await {
+            let total = total.clone();
+            let _ = socket.set_nodelay(true);
+            tokio::spawn(async move {
+                let (read, mut write) = socket.into_split();
+                let mut lines = BufReader::new(read).lines();
+                let _ = write.write_all(b"220 sink ESMTP\r\n").await;
+                let mut in_data = false;
+                while let Ok(Some(line)) = lines.next_line().await {
+                    let reply: &[u8] = if in_data {
+                        if line != "." {
+                            continue;
+                        }
+                        in_data = false;
+                        total.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        b"250 OK\r\n"
+                    } else {
+                        match line.get(..4).map(str::to_ascii_uppercase).as_deref() {
+                            Some("EHLO") => b"250-sink\r\n250 8BITMIME\r\n",
+                            Some("DATA") => {
+                                in_data = true;
+                                b"354 go on\r\n"
+                            }
+                            Some("QUIT") => {
+                                let _ = write.write_all(b"221 bye\r\n").await;
+                                break;
+                            }
+                            _ => b"250 OK\r\n",
+                        }
+                    };
+                    if write.write_all(reply).await.is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+    }
+}

@@ -3,7 +3,7 @@
 
 mod admin;
 mod bench;
-mod subjects;
+pub(crate) mod subjects;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -62,6 +62,13 @@ enum BenchCommand {
     Subjects {
         /// Subjects to generate.
         #[arg(long, default_value_t = 1_000_000)]
+        count: u64,
+    },
+    /// Send e-mail notices through the real plan, dispatch and worker path to a
+    /// built-in SMTP sink; prints msgs/s.
+    Dispatch {
+        /// People in the synthetic registry.
+        #[arg(long, default_value_t = 100_000)]
         count: u64,
     },
     /// Render e-mail notices (subject, text, HTML) on one thread; prints notices/s.
@@ -204,6 +211,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Obligations { input } => obligations(&input),
         Command::Bench(BenchCommand::Render { count }) => bench::render(count),
+        Command::Bench(BenchCommand::Dispatch { count }) => bench::dispatch(&settings, count),
     }
 }
 

@@ -161,7 +161,7 @@ fn cpu_seconds() -> Option<f64> {
     Some(ticks / 100.0)
 }
 
-fn bench_tenant(db: &Db) -> anyhow::Result<(String, String)> {
+pub(super) fn bench_tenant(db: &Db) -> anyhow::Result<(String, String)> {
     let slug = format!("bench-{}", chrono::Utc::now().format("%Y%m%d%H%M%S%f"));
     let new = tenants::NewTenant {
         slug,
@@ -187,7 +187,7 @@ fn bench_tenant(db: &Db) -> anyhow::Result<(String, String)> {
     })?)
 }
 
-fn timed_import(
+pub(super) fn timed_import(
     db: &Db,
     tenant_id: &str,
     csv: &PathBuf,
@@ -217,7 +217,7 @@ fn timed_import(
     Ok(())
 }
 
-fn timed_scope(
+pub(super) fn timed_scope(
     db: &Db,
     tenant_id: &str,
     incident_id: &str,

@@ -132,16 +132,26 @@ impl Worker {
             return Ok(0);
         }
         let count = claimed.len();
+        let started = std::time::Instant::now();
         let service = self.service.clone();
         let jobs = self
             .db
             .read(move |conn| prepare(conn, service, claimed))
             .await?;
+        let prepared = started.elapsed();
         let results = self.send_all(jobs).await;
+        let sent = started.elapsed();
         let (channels, name) = (self.channels.clone(), self.options.name.clone());
         self.db
             .write(move |conn| record(conn, &channels, &name, results))
             .await?;
+        tracing::debug!(
+            rows = count,
+            prepare_ms = prepared.as_millis() as u64,
+            send_ms = (sent - prepared).as_millis() as u64,
+            record_ms = (started.elapsed() - sent).as_millis() as u64,
+            "dispatch batch"
+        );
         Ok(count)
     }
 
@@ -428,13 +438,16 @@ fn next_channel(
 /// Completes a dispatch once nothing is queued or in flight, and marks the incident's
 /// open obligations to notify people met, with the dispatch as evidence.
 fn complete_if_done(conn: &mut DbConnection, dispatch_id: &str) -> AppResult<()> {
+    // One row is enough to know; the claim index (status, run_at) finds it at once.
     let pending = outbox::table
-        .filter(outbox::dispatch_id.eq(dispatch_id))
         .filter(outbox::status.eq_any(["queued", "sending"]))
-        .count()
-        .get_result::<i64>(conn)?;
+        .filter(outbox::dispatch_id.eq(dispatch_id))
+        .select(outbox::id)
+        .first::<String>(conn)
+        .optional()?
+        .is_some();
     let row = dispatches::by_id(conn, dispatch_id)?;
-    if pending > 0 {
+    if pending {
         if row.status == "approved" {
             dispatches::set_status(conn, dispatch_id, "sending")?;
         }
