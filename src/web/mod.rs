@@ -2,6 +2,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod public;
 
 use std::net::TcpListener;
 
@@ -62,6 +63,7 @@ impl Application {
                 .configure(|cfg| api::extractor_config(cfg, json_limit))
                 .route("/healthz", web::get().to(healthz))
                 .configure(api::config)
+                .configure(public::config)
                 .default_service(web::to(not_found))
         });
         if let Some(workers) = settings.http.workers {

@@ -252,7 +252,34 @@ async fn dispatch_delivers_over_real_smtp_with_fallback_and_a_ledger() {
         .find(|m| m.rcpt_to[0] == "aiko@example.jp")
         .unwrap();
     assert!(aiko.data.contains("multipart/alternative"));
-    assert!(aiko.data.contains("https://notices.example/n/"));
+    let body = aiko.data.replace("=\r\n", "").replace("=\n", ""); // quoted-printable soft breaks
+    let at = body
+        .find("https://notices.example/n/")
+        .expect("the notice-page link");
+    let token: String = body[at + 26..]
+        .chars()
+        .take_while(char::is_ascii_hexdigit)
+        .collect();
+    assert_eq!(token.len(), 32);
+    let page = app
+        .client
+        .get(app.url(&format!("/n/{token}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    assert!(
+        html.contains("Sato Aiko") && html.contains("lang=\"en\""),
+        "only English content was written: {html}"
+    );
+    let missing = app
+        .client
+        .get(app.url(&format!("/n/{}", "0".repeat(32))))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), 404);
 
     let (_, progress) = app
         .get(&t.viewer, &format!("/api/v1/incidents/{id}/dispatches/{d}"))

@@ -58,6 +58,7 @@ CREATE TABLE dispatch_recipients (
     updated_at TIMESTAMP NOT NULL,
     PRIMARY KEY (dispatch_id, external_id)
 );
+CREATE INDEX dispatch_recipients_link ON dispatch_recipients (link_token_hash);
 
 -- One row per (recipient, channel attempt). Workers claim rows with a lease
 -- (locked_at, locked_by) and send with no transaction open.
