@@ -491,3 +491,79 @@ fn complete_if_done(conn: &mut DbConnection, dispatch_id: &str) -> AppResult<()>
         },
     )
 }
+
+/// Records a delivery receipt on its outbox row: `delivered` ends the person's
+/// notice; a bounce or failure moves them to their next channel. A receipt for a
+/// row that already has a final status changes nothing (providers resend them).
+pub fn record_receipt(
+    conn: &mut DbConnection,
+    receipt: &super::receipts::Receipt,
+) -> AppResult<()> {
+    use super::receipts::{MessageRef, ReceiptStatus};
+    let query = outbox::table
+        .select((
+            outbox::id,
+            outbox::dispatch_id,
+            outbox::external_id,
+            outbox::channel,
+            outbox::address,
+            outbox::attempts,
+            outbox::status,
+            outbox::tenant_id,
+        ))
+        .into_boxed();
+    let query = match &receipt.message_ref {
+        MessageRef::ProviderId(id) => query.filter(outbox::provider_id.eq(id.clone())),
+        MessageRef::MessageId(id) => query.filter(
+            outbox::id.eq(id
+                .trim_start_matches('<')
+                .trim_end_matches('>')
+                .trim_end_matches("@breachline")
+                .to_owned()),
+        ),
+    };
+    let row: (String, String, String, String, String, i32, String, String) = query
+        .first(conn)
+        .optional()?
+        .ok_or_else(|| AppError::NotFound("message".into()))?;
+    let (id, dispatch_id, external_id, channel, address, attempts, status, tenant_id) = row;
+    if ["delivered", "bounced", "failed"].contains(&status.as_str()) {
+        return Ok(());
+    }
+    let now = now_micros();
+    let new_status = match receipt.status {
+        ReceiptStatus::Delivered => "delivered",
+        ReceiptStatus::Bounced => "bounced",
+        ReceiptStatus::Failed => "failed",
+    };
+    diesel::update(outbox::table.find(&id))
+        .set((
+            outbox::status.eq(new_status),
+            outbox::last_error.eq(&receipt.detail),
+            outbox::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+    diesel::insert_into(delivery_attempts::table)
+        .values((
+            delivery_attempts::id.eq(new_id()),
+            delivery_attempts::outbox_id.eq(&id),
+            delivery_attempts::at.eq(now),
+            delivery_attempts::result.eq(format!("receipt: {new_status}")),
+            delivery_attempts::detail.eq(&receipt.detail),
+        ))
+        .execute(conn)?;
+    let claimed = Claimed {
+        id,
+        tenant_id,
+        dispatch_id,
+        external_id,
+        channel,
+        address,
+        attempts,
+    };
+    match receipt.status {
+        ReceiptStatus::Delivered => set_state(conn, &claimed, "delivered")?,
+        ReceiptStatus::Bounced | ReceiptStatus::Failed => next_channel(conn, &claimed, now)?,
+    }
+    complete_if_done(conn, &claimed.dispatch_id)
+}

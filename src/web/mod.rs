@@ -53,6 +53,7 @@ impl Application {
             public_url: settings.http.public_url.clone(),
         });
         let service = notices.clone().into_inner();
+        let channels = web::Data::new(settings.channels.clone());
         let worker_db = db.get_ref().clone();
         let mut server = HttpServer::new(move || {
             App::new()
@@ -60,6 +61,7 @@ impl Application {
                 .app_data(db.clone())
                 .app_data(uploads.clone())
                 .app_data(notices.clone())
+                .app_data(channels.clone())
                 .configure(|cfg| api::extractor_config(cfg, json_limit))
                 .route("/healthz", web::get().to(healthz))
                 .configure(api::config)

@@ -575,7 +575,7 @@ async fn a_tenant_relay_overrides_the_default() {
 // ---------------------------------------------------------------- a real HTTP server
 
 #[derive(Debug, Clone)]
-struct Recorded {
+pub struct Recorded {
     path: String,
     headers: HashMap<String, String>,
     body: Vec<u8>,
@@ -594,18 +594,18 @@ impl Recorded {
 /// Status, JSON body and delay of the peer's answer.
 type Reply = (u16, Value, Duration);
 
-struct HttpState {
+pub struct HttpState {
     reply: Mutex<Reply>,
     requests: Mutex<Vec<Recorded>>,
 }
 
-struct HttpPeer {
-    base: String,
+pub struct HttpPeer {
+    pub base: String,
     state: web::Data<HttpState>,
 }
 
 impl HttpPeer {
-    async fn start(status: u16, body: Value) -> HttpPeer {
+    pub async fn start(status: u16, body: Value) -> HttpPeer {
         let state = web::Data::new(HttpState {
             reply: Mutex::new((status, body, Duration::ZERO)),
             requests: Mutex::new(Vec::new()),
@@ -634,7 +634,7 @@ impl HttpPeer {
         self.state.reply.lock().unwrap().2 = delay;
     }
 
-    fn requests(&self) -> Vec<Recorded> {
+    pub fn requests(&self) -> Vec<Recorded> {
         self.state.requests.lock().unwrap().clone()
     }
 }

@@ -409,3 +409,73 @@ async fn a_killed_worker_loses_nothing_and_duplicates_keep_their_message_id() {
         );
     }
 }
+
+#[tokio::test]
+async fn signed_receipts_mark_messages_delivered() {
+    use breachline::dispatch::receipts::{SIGNATURE_HEADER, webhook_signature};
+    let sms = crate::channels::HttpPeer::start(201, json!({"id": "sms-42"})).await;
+    let env = [
+        ("BREACHLINE_SMS_PROVIDER", "webhook"),
+        ("BREACHLINE_SMS_URL", sms.base.as_str()),
+        ("BREACHLINE_SMS_WEBHOOK_SECRET", "s3cret"),
+    ];
+    let app = crate::helpers::spawn_app_with(&env).await;
+    let t = app.tenant("acme");
+    let id = planned_incident(
+        &app,
+        &t,
+        &["s1,Sam,,+819000000001,en,JP,1980-01-01,,,,,,,app,contact"],
+        "support line",
+    )
+    .await;
+    let (_, dispatch) = app
+        .post(
+            &t.responder,
+            &format!("/api/v1/incidents/{id}/dispatches"),
+            &json!({}),
+        )
+        .await;
+    let d = dispatch["id"].as_str().unwrap().to_owned();
+    let (status, _) = app
+        .post(
+            &t.approver,
+            &format!("/api/v1/incidents/{id}/dispatches/{d}/approve"),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    drain(&worker(&app, &env)).await;
+    assert_eq!(sms.requests().len(), 1);
+
+    let body = json!({"provider_id": "sms-42", "status": "delivered"}).to_string();
+    let post = |signature: String| {
+        app.client
+            .post(app.url("/api/v1/receipts/sms/webhook"))
+            .header("content-type", "application/json")
+            .header(SIGNATURE_HEADER, signature)
+            .body(body.clone())
+            .send()
+    };
+    let forged = post("sha256=00".into()).await.unwrap();
+    assert_eq!(forged.status(), 401);
+    let genuine = post(webhook_signature(b"s3cret", body.as_bytes()))
+        .await
+        .unwrap();
+    assert_eq!(genuine.status(), 204);
+    let again = post(webhook_signature(b"s3cret", body.as_bytes()))
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 204, "a resent receipt changes nothing");
+    let (_, progress) = app
+        .get(&t.viewer, &format!("/api/v1/incidents/{id}/dispatches/{d}"))
+        .await;
+    assert_eq!(progress["counts"]["delivered"], 1, "{progress}");
+    let unknown = app
+        .client
+        .post(app.url("/api/v1/receipts/push/webhook"))
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unknown.status(), 404, "no push webhook configured");
+}

@@ -50,16 +50,26 @@ impl TestDb {
 
     /// Settings pointing at this database, with the data dir in the temp folder.
     pub fn settings(&self) -> Settings {
-        let url = self.url.clone();
-        let data_dir = self.dir.path().to_path_buf();
-        Settings::load_from(None, move |key| match key {
-            "BREACHLINE_DATABASE_URL" => Some(url.clone()),
-            "BREACHLINE_DATA_DIR" => Some(data_dir.display().to_string()),
-            "BREACHLINE_BIND" => Some("127.0.0.1:0".into()),
-            "BREACHLINE_DATABASE_POOL_SIZE" => Some("4".into()),
-            _ => None,
-        })
-        .unwrap()
+        self.settings_with(&[])
+    }
+
+    /// The same, plus `extra` variables.
+    pub fn settings_with(&self, extra: &[(&str, &str)]) -> Settings {
+        let mut env: std::collections::HashMap<String, String> = [
+            ("BREACHLINE_DATABASE_URL", self.url.clone()),
+            ("BREACHLINE_DATA_DIR", self.dir.path().display().to_string()),
+            ("BREACHLINE_BIND", "127.0.0.1:0".into()),
+            ("BREACHLINE_DATABASE_POOL_SIZE", "4".into()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect();
+        env.extend(
+            extra
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+        );
+        Settings::load_from(None, move |key| env.get(key).cloned()).unwrap()
     }
 }
 
@@ -122,8 +132,13 @@ pub struct TestTenant {
 }
 
 pub async fn spawn_app() -> TestApp {
+    spawn_app_with(&[]).await
+}
+
+/// The app with extra `BREACHLINE_*` settings (e.g. a provider to verify receipts for).
+pub async fn spawn_app_with(env: &[(&str, &str)]) -> TestApp {
     let test_db = TestDb::new();
-    let mut settings = test_db.settings();
+    let mut settings = test_db.settings_with(env);
     settings.http.workers = Some(1);
     let db = Db::connect(&settings.database).unwrap();
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();

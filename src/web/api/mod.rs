@@ -7,6 +7,7 @@ mod incidents;
 mod notices;
 mod obligations;
 mod plans;
+mod receipts;
 mod subjects;
 mod tenant;
 mod upload;
@@ -31,6 +32,7 @@ pub fn config(cfg: &mut web::ServiceConfig) {
             .configure(notices::config)
             .configure(plans::config)
             .configure(dispatches::config)
+            .configure(receipts::config)
             .configure(tenant::config)
             .configure(audit::config)
             .configure(subjects::config)
