@@ -452,3 +452,120 @@ pub fn progress(conn: &mut DbConnection, row: &DispatchRow) -> AppResult<Value> 
         "completed_at": row.completed_at.map(format_instant),
     }))
 }
+
+/// Columns of the dispatch ledger.
+pub const LEDGER_HEADER: [&str; 10] = [
+    "external_id",
+    "recipient",
+    "locale",
+    "person_state",
+    "channel",
+    "at",
+    "result",
+    "provider",
+    "provider_id",
+    "detail",
+];
+
+/// One page of the ledger: every person after `after` (by id) with every attempt,
+/// one line per attempt (one line with empty attempt columns for people never tried).
+pub fn ledger_page(
+    conn: &mut DbConnection,
+    dispatch_id: &str,
+    after: &str,
+    limit: i64,
+) -> AppResult<(Vec<[String; 10]>, Option<String>)> {
+    use crate::db::schema::delivery_attempts as a;
+    let people: Vec<(String, String, String, String)> = dispatch_recipients::table
+        .filter(dispatch_recipients::dispatch_id.eq(dispatch_id))
+        .filter(dispatch_recipients::external_id.gt(after))
+        .order(dispatch_recipients::external_id)
+        .select((
+            dispatch_recipients::external_id,
+            dispatch_recipients::audience,
+            dispatch_recipients::locale,
+            dispatch_recipients::state,
+        ))
+        .limit(limit)
+        .load(conn)?;
+    let ids: Vec<&String> = people.iter().map(|p| &p.0).collect();
+    let attempts: Vec<(
+        String,
+        String,
+        NaiveDateTime,
+        String,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+    )> = outbox::table
+        .inner_join(a::table.on(a::outbox_id.eq(outbox::id)))
+        .filter(outbox::dispatch_id.eq(dispatch_id))
+        .filter(outbox::external_id.eq_any(ids))
+        .order((outbox::external_id, a::at))
+        .select((
+            outbox::external_id,
+            outbox::channel,
+            a::at,
+            a::result,
+            a::provider,
+            a::provider_id,
+            a::detail,
+        ))
+        .load(conn)?;
+    let mut by_person: BTreeMap<
+        &str,
+        Vec<&(
+            String,
+            String,
+            NaiveDateTime,
+            String,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+        )>,
+    > = BTreeMap::new();
+    for attempt in &attempts {
+        by_person
+            .entry(attempt.0.as_str())
+            .or_default()
+            .push(attempt);
+    }
+    let mut lines = Vec::new();
+    for (id, audience, locale, state) in &people {
+        let person = [id.clone(), audience.clone(), locale.clone(), state.clone()];
+        match by_person.get(id.as_str()) {
+            None => lines.push([
+                person[0].clone(),
+                person[1].clone(),
+                person[2].clone(),
+                person[3].clone(),
+                String::new(),
+                String::new(),
+                String::new(),
+                String::new(),
+                String::new(),
+                String::new(),
+            ]),
+            Some(list) => {
+                for (_, channel, at, result, provider, provider_id, detail) in list {
+                    lines.push([
+                        person[0].clone(),
+                        person[1].clone(),
+                        person[2].clone(),
+                        person[3].clone(),
+                        channel.clone(),
+                        format_instant(*at),
+                        result.clone(),
+                        provider.clone().unwrap_or_default(),
+                        provider_id.clone().unwrap_or_default(),
+                        detail.clone().unwrap_or_default(),
+                    ]);
+                }
+            }
+        }
+    }
+    let next = (people.len() as i64 == limit)
+        .then(|| people.last().map(|p| p.0.clone()))
+        .flatten();
+    Ok((lines, next))
+}

@@ -298,7 +298,9 @@ async fn export_csv(who: Principal, db: web::Data<Db>, id: String) -> AppResult<
         .streaming(body))
 }
 
-fn csv_lines<const N: usize>(records: impl Iterator<Item = [String; N]>) -> AppResult<Bytes> {
+pub(super) fn csv_lines<const N: usize>(
+    records: impl Iterator<Item = [String; N]>,
+) -> AppResult<Bytes> {
     let mut writer = csv::Writer::from_writer(Vec::new());
     for record in records {
         writer

@@ -22,6 +22,10 @@ pub fn config(cfg: &mut web::ServiceConfig) {
     .route(
         "/incidents/{id}/dispatches/{dispatch}/approve",
         web::post().to(approve_dispatch),
+    )
+    .route(
+        "/incidents/{id}/dispatches/{dispatch}/ledger",
+        web::get().to(get_ledger),
     );
 }
 
@@ -93,4 +97,46 @@ async fn get_dispatch(
         })
         .await?;
     Ok(HttpResponse::Ok().json(view))
+}
+
+const LEDGER_PAGE: i64 = 2_000;
+
+/// Every person with every attempt, streamed as CSV (for regulators and legal review).
+async fn get_ledger(
+    who: Principal,
+    db: web::Data<Db>,
+    path: web::Path<(String, String)>,
+) -> AppResult<HttpResponse> {
+    use futures_util::StreamExt;
+    who.require(who.role.can_read_subjects(), "read the dispatch ledger")?;
+    let (incident_id, dispatch_id) = path.into_inner();
+    let tenant = who.tenant_id.clone();
+    let d = dispatch_id.clone();
+    db.read(move |conn| dispatches::get(conn, &tenant, &incident_id, &d))
+        .await?;
+    let header = super::affected::csv_lines(std::iter::once(
+        dispatches::LEDGER_HEADER.map(str::to_owned),
+    ))?;
+    let pages = futures_util::stream::unfold(Some(String::new()), move |after| {
+        let (db, dispatch_id) = (db.clone(), dispatch_id.clone());
+        async move {
+            let after = after?;
+            let page = db
+                .read(move |conn| dispatches::ledger_page(conn, &dispatch_id, &after, LEDGER_PAGE))
+                .await;
+            match page {
+                Ok((lines, next)) if !lines.is_empty() => {
+                    Some((super::affected::csv_lines(lines.into_iter()), next))
+                }
+                Ok(_) => None,
+                Err(e) => Some((Err(e), None)),
+            }
+        }
+    });
+    let body = futures_util::stream::once(async move { Ok::<_, crate::error::AppError>(header) })
+        .chain(pages);
+    Ok(HttpResponse::Ok()
+        .content_type("text/csv; charset=utf-8")
+        .insert_header(("Content-Disposition", "attachment; filename=\"ledger.csv\""))
+        .streaming(body))
 }
