@@ -453,6 +453,17 @@ pub fn progress(conn: &mut DbConnection, row: &DispatchRow) -> AppResult<Value> 
     }))
 }
 
+/// (person, channel, at, result, provider, provider id, detail) of one attempt.
+type AttemptRow = (
+    String,
+    String,
+    NaiveDateTime,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+);
+
 /// Columns of the dispatch ledger.
 pub const LEDGER_HEADER: [&str; 10] = [
     "external_id",
@@ -489,15 +500,7 @@ pub fn ledger_page(
         .limit(limit)
         .load(conn)?;
     let ids: Vec<&String> = people.iter().map(|p| &p.0).collect();
-    let attempts: Vec<(
-        String,
-        String,
-        NaiveDateTime,
-        String,
-        Option<String>,
-        Option<String>,
-        Option<String>,
-    )> = outbox::table
+    let attempts: Vec<AttemptRow> = outbox::table
         .inner_join(a::table.on(a::outbox_id.eq(outbox::id)))
         .filter(outbox::dispatch_id.eq(dispatch_id))
         .filter(outbox::external_id.eq_any(ids))
@@ -512,18 +515,7 @@ pub fn ledger_page(
             a::detail,
         ))
         .load(conn)?;
-    let mut by_person: BTreeMap<
-        &str,
-        Vec<&(
-            String,
-            String,
-            NaiveDateTime,
-            String,
-            Option<String>,
-            Option<String>,
-            Option<String>,
-        )>,
-    > = BTreeMap::new();
+    let mut by_person: BTreeMap<&str, Vec<&AttemptRow>> = BTreeMap::new();
     for attempt in &attempts {
         by_person
             .entry(attempt.0.as_str())
