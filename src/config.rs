@@ -8,6 +8,7 @@
 //! | `BREACHLINE_DATA_DIR` | `data_dir` | `./data` |
 //! | `BREACHLINE_PUBLIC_URL` | `http.public_url`: base of links in notices | `http://<bind>` |
 //! | `BREACHLINE_WORKER_BATCH` / `_CONCURRENCY` / `_LEASE_SECS` | dispatch worker | 200 / 32 / 300 |
+//! | `BREACHLINE_TEMPLATES_DIR` | tenants' own notice templates, `<dir>/<slug>/notices/…` | none |
 //! | `BREACHLINE_LOG_FORMAT` | `log.format` (`pretty` or `json`) | `pretty` |
 //! | `BREACHLINE_IMPORT_MAX_BYTES` | `import.max_bytes` (largest uploaded import file) | 1 GiB |
 //!
@@ -40,6 +41,8 @@ pub struct Settings {
     pub channels: ChannelSettings,
     /// Dispatch workers.
     pub worker: WorkerSettings,
+    /// Folder of tenants' own notice templates: `<dir>/<tenant-slug>/notices/…`.
+    pub templates_dir: Option<PathBuf>,
 }
 
 /// Dispatch worker settings.
@@ -296,6 +299,7 @@ impl Settings {
             log: LogSettings { format },
             import: ImportSettings { max_bytes },
             channels: ChannelSettings::load(file.channels, &env)?,
+            templates_dir: env("BREACHLINE_TEMPLATES_DIR").map(PathBuf::from),
             worker: WorkerSettings {
                 batch: number(&env, "BREACHLINE_WORKER_BATCH", 200)?,
                 concurrency: number(&env, "BREACHLINE_WORKER_CONCURRENCY", 32)?,

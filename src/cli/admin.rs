@@ -31,10 +31,10 @@ pub fn serve(settings: &Settings) -> anyhow::Result<ExitCode> {
 pub fn worker(settings: &Settings) -> anyhow::Result<ExitCode> {
     actix_web::rt::System::new().block_on(async {
         let db = Db::connect(&settings.database)?;
-        let service = std::sync::Arc::new(crate::store::plans::NoticeService {
-            templates: crate::notices::Templates::embedded()?,
-            public_url: settings.http.public_url.clone(),
-        });
+        let service = std::sync::Arc::new(crate::store::plans::NoticeService::new(
+            settings.http.public_url.clone(),
+            settings.templates_dir.clone(),
+        )?);
         let adapters = crate::dispatch::channels::Adapters::from_settings(
             &settings.channels,
             &settings.data_dir,

@@ -146,10 +146,10 @@ async fn dispatch_async(
         "every subject",
         &serde_json::json!({"systems": ["crm", "billing", "support", "app", "web", "shop"]}),
     )?;
-    let service = std::sync::Arc::new(plans::NoticeService {
-        templates: Templates::embedded()?,
-        public_url: "https://notices.example".into(),
-    });
+    let service = std::sync::Arc::new(plans::NoticeService::new(
+        "https://notices.example".into(),
+        None,
+    )?);
     let content = crate::notices::content::NoticeContent::parse(
         serde_json::json!({"default_locale": "en", "locales": {"en": {
             "summary": context(0).summary, "likely_impact": context(0).likely_impact, "measures_taken": context(0).measures_taken,

@@ -79,6 +79,36 @@ impl Templates {
         Self::from_files(files)
     }
 
+    /// The built-in templates with the files under `dir` (same layout as
+    /// `templates/notices/`) replacing or adding to them.
+    pub fn with_overrides(dir: &std::path::Path) -> anyhow::Result<Self> {
+        let mut files: BTreeMap<String, String> = NoticeFiles::iter()
+            .map(|path| {
+                let text = NoticeFiles::get(&path)
+                    .map(|f| String::from_utf8_lossy(&f.data).into_owned())
+                    .unwrap_or_default();
+                (path.into_owned(), text)
+            })
+            .collect();
+        let mut stack = vec![dir.to_path_buf()];
+        while let Some(folder) = stack.pop() {
+            for entry in std::fs::read_dir(&folder)
+                .with_context(|| format!("cannot read {}", folder.display()))?
+            {
+                let path = entry?.path();
+                if path.is_dir() {
+                    stack.push(path);
+                } else if let Ok(relative) = path.strip_prefix(dir) {
+                    let text = std::fs::read_to_string(&path)
+                        .with_context(|| format!("cannot read {}", path.display()))?;
+                    files.insert(relative.to_string_lossy().replace('\\', "/"), text);
+                }
+            }
+        }
+        Self::from_files(files.into_iter())
+            .with_context(|| format!("templates in {}", dir.display()))
+    }
+
     /// Builds from `(path below templates/notices, contents)` pairs.
     pub fn from_files(files: impl Iterator<Item = (String, String)>) -> anyhow::Result<Self> {
         let mut sets: BTreeMap<String, LocaleSet> = BTreeMap::new();

@@ -67,16 +67,18 @@ impl DispatchRow {
 /// Hash binding an approval to exactly this content and these templates.
 fn content_hash(
     service: &NoticeService,
+    tenant_id: &str,
+    conn: &mut DbConnection,
     content: &NoticeContent,
     pairs: &[(String, Audience)],
 ) -> AppResult<String> {
+    let templates = service.templates_for(&super::tenants::get(conn, tenant_id)?.slug)?;
     let mut hasher = Sha256::new();
     hasher.update(serde_json::to_string(content).map_err(|e| AppError::Unexpected(e.into()))?);
     for (locale, audience) in pairs {
         for channel in Channel::ALL {
             hasher.update(
-                service
-                    .templates
+                templates
                     .content_hash(locale, *channel, *audience)
                     .map_err(AppError::Unexpected)?,
             );
@@ -158,7 +160,8 @@ pub fn create(
         .bind::<Text, _>(incident_id)
         .bind::<Text, _>(tenant_id)
         .execute(conn)? as i64;
-    let hash = content_hash(service, &content, &pairs(conn, &id)?)?;
+    let pairs = pairs(conn, &id)?;
+    let hash = content_hash(service, tenant_id, conn, &content, &pairs)?;
     diesel::update(dispatches::table.find(&id))
         .set((
             dispatches::content_hash.eq(&hash),
@@ -227,7 +230,7 @@ pub fn approve(
     let pairs = pairs(conn, &row.id)?;
     let approved = row.content()?;
     if current.as_ref() != Some(&approved)
-        || content_hash(&service, &approved, &pairs)? != row.content_hash
+        || content_hash(&service, &row.tenant_id, conn, &approved, &pairs)? != row.content_hash
     {
         return Err(AppError::Conflict(
             "the notice content or templates changed since this dispatch was created: create a new dispatch and approve that".into(),

@@ -3,6 +3,7 @@
 //! content and the templates.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -41,17 +42,53 @@ pub const PLANNING_RATES: [(Channel, f64); 5] = [
     (Channel::Phone, 1000.0),
 ];
 
-/// The service-wide parts of notices: compiled templates and the public URL.
+/// The service-wide parts of notices: compiled templates (and tenants' own, from
+/// `BREACHLINE_TEMPLATES_DIR/<tenant-slug>/notices/…`) and the public URL.
 pub struct NoticeService {
-    /// Compiled templates.
-    pub templates: Templates,
+    /// The built-in templates.
+    pub templates: Arc<Templates>,
     /// Base URL of per-person notice pages.
     pub public_url: String,
+    overrides: Option<std::path::PathBuf>,
+    per_tenant: std::sync::Mutex<HashMap<String, Arc<Templates>>>,
+}
+
+impl NoticeService {
+    /// The built-in templates, with tenant overrides read from `overrides` when given.
+    pub fn new(public_url: String, overrides: Option<std::path::PathBuf>) -> anyhow::Result<Self> {
+        Ok(Self {
+            templates: Arc::new(Templates::embedded()?),
+            public_url,
+            overrides,
+            per_tenant: std::sync::Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// The templates a tenant's notices use: its own files over the built-in ones,
+    /// compiled once (an invalid override is an error naming the file).
+    pub fn templates_for(&self, tenant_slug: &str) -> AppResult<Arc<Templates>> {
+        let Some(dir) = self
+            .overrides
+            .as_ref()
+            .map(|d| d.join(tenant_slug).join("notices"))
+            .filter(|d| d.is_dir())
+        else {
+            return Ok(self.templates.clone());
+        };
+        let mut cache = self.per_tenant.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(t) = cache.get(tenant_slug) {
+            return Ok(t.clone());
+        }
+        let templates = Arc::new(Templates::with_overrides(&dir).map_err(AppError::Unexpected)?);
+        cache.insert(tenant_slug.to_owned(), templates.clone());
+        Ok(templates)
+    }
 }
 
 /// Everything about one incident that its notices are made of.
 pub struct IncidentNotices {
     service: std::sync::Arc<NoticeService>,
+    templates: Arc<Templates>,
     tenant: TenantRow,
     /// The tenant's notice settings.
     pub settings: NoticeSettings,
@@ -75,14 +112,15 @@ impl IncidentNotices {
         let settings = tenants::notice_settings(&tenant)?;
         let content = notice_contents::get(conn, tenant_id, incident_id)?.map(|s| s.content);
         let required = required_items(conn, tenant_id, incident_id)?;
-        let locales = service
-            .templates
+        let templates = service.templates_for(&tenant.slug)?;
+        let locales = templates
             .locales()
             .into_iter()
             .filter(|l| content.as_ref().is_none_or(|c| c.for_locale(l).is_some()))
             .collect();
         Ok(Self {
             service,
+            templates,
             tenant,
             settings,
             incident,
@@ -95,7 +133,6 @@ impl IncidentNotices {
     /// The same, but with the content a dispatch was approved with.
     pub fn with_content(mut self, content: NoticeContent) -> Self {
         self.locales = self
-            .service
             .templates
             .locales()
             .into_iter()
@@ -103,6 +140,11 @@ impl IncidentNotices {
             .collect();
         self.content = Some(content);
         self
+    }
+
+    /// The templates this tenant's notices use.
+    pub fn templates(&self) -> &Templates {
+        &self.templates
     }
 
     /// The tenant's sender identity for e-mail.
@@ -162,11 +204,9 @@ impl IncidentNotices {
     fn authoritative(&self, locale: &str) -> Option<Authoritative> {
         let prevailing = self.settings.authoritative_locale.as_deref()?;
         let prevailing =
-            crate::notices::locale::best_match(prevailing, &self.service.templates.locales())?
-                .to_owned();
+            crate::notices::locale::best_match(prevailing, &self.templates.locales())?.to_owned();
         (prevailing != locale).then(|| Authoritative {
             language_name: self
-                .service
                 .templates
                 .language_name(&prevailing)
                 .unwrap_or(&prevailing)
@@ -183,7 +223,7 @@ impl IncidentNotices {
             .iter()
             .map(|l| (l.clone(), self.shared_context(l)))
             .collect();
-        Renderer::new(&self.service.templates, shared)
+        Renderer::new(&self.templates, shared)
     }
 
     /// The link to a person's notice page for `token`.
@@ -200,7 +240,7 @@ impl IncidentNotices {
         has_categories: bool,
     ) -> AppResult<Vec<ItemCheck>> {
         checklist::check(
-            &self.service.templates,
+            &self.templates,
             locale,
             channel,
             audience,

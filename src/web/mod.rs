@@ -18,7 +18,6 @@ use std::sync::Arc;
 use crate::db::Db;
 use crate::dispatch::channels::Adapters;
 use crate::dispatch::worker::{Worker, WorkerOptions};
-use crate::notices::Templates;
 use crate::store::plans::NoticeService;
 
 /// A bound, ready-to-run server.
@@ -48,10 +47,10 @@ impl Application {
         let db = web::Data::new(db);
         let json_limit = settings.http.json_limit_bytes;
         let uploads = web::Data::new(api::Uploads::new(settings));
-        let notices = web::Data::new(NoticeService {
-            templates: Templates::embedded()?,
-            public_url: settings.http.public_url.clone(),
-        });
+        let notices = web::Data::new(NoticeService::new(
+            settings.http.public_url.clone(),
+            settings.templates_dir.clone(),
+        )?);
         let service = notices.clone().into_inner();
         let channels = web::Data::new(settings.channels.clone());
         let worker_db = db.get_ref().clone();

@@ -10,7 +10,6 @@ use crate::db::schema::{affected_subjects, dispatch_recipients};
 use crate::domain::{categories_of_mask, now_micros};
 use crate::error::{AppError, AppResult};
 use crate::notices::Audience;
-use crate::notices::render::Person;
 use crate::store::dispatches;
 use crate::store::plans::{IncidentNotices, NoticeService};
 
@@ -83,7 +82,7 @@ async fn notice_page(
             let locale = lang
                 .as_deref()
                 .and_then(|l| {
-                    crate::notices::locale::best_match(l, &service.templates.locales())
+                    crate::notices::locale::best_match(l, &notices.templates().locales())
                         .map(str::to_owned)
                 })
                 .unwrap_or(locale);
@@ -93,27 +92,20 @@ async fn notice_page(
                 Audience::Subject
             };
             let mut ctx = notices.shared_context(&locale);
-            let person = Person {
-                recipient_name,
-                subject_name,
-                notice_url: None,
-                postal_address: None,
-                categories: categories_of_mask(mask),
-            };
             ctx.audience = audience;
-            ctx.recipient_name = person.recipient_name;
-            ctx.subject_name = person.subject_name;
-            ctx.data_categories = service
-                .templates
-                .category_labels(&locale, &person.categories);
+            ctx.recipient_name = recipient_name;
+            ctx.subject_name = subject_name;
+            ctx.data_categories = notices
+                .templates()
+                .category_labels(&locale, &categories_of_mask(mask));
             if let Some(a) = ctx.authoritative.as_mut() {
                 a.url = Some(format!(
                     "{}/n/{}?lang={}",
                     service.public_url, token, a.locale
                 ));
             }
-            service
-                .templates
+            notices
+                .templates()
                 .render_page(&locale, audience, &ctx)
                 .map_err(AppError::Unexpected)
         })

@@ -4,7 +4,6 @@ use std::sync::Arc;
 use breachline::config::Settings;
 use breachline::dispatch::channels::Adapters;
 use breachline::dispatch::worker::{Worker, WorkerOptions};
-use breachline::notices::Templates;
 use breachline::store::plans::NoticeService;
 use serde_json::{Value, json};
 
@@ -97,10 +96,11 @@ pub fn worker(app: &TestApp, env: &[(&str, &str)]) -> Worker {
     );
     let settings = Settings::load_from(None, move |k| vars.get(k).cloned()).unwrap();
     let adapters = Adapters::from_settings(&settings.channels, &settings.data_dir).unwrap();
-    let service = NoticeService {
-        templates: Templates::embedded().unwrap(),
-        public_url: "https://notices.example".into(),
-    };
+    let service = NoticeService::new(
+        "https://notices.example".into(),
+        settings.templates_dir.clone(),
+    )
+    .unwrap();
     let mut options = WorkerOptions::from_settings(&settings.worker);
     options.batch = 4;
     Worker::new(

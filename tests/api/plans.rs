@@ -206,3 +206,35 @@ async fn the_plan_orders_channels_and_lists_the_unreachable() {
         .await;
     assert_eq!(status, 403);
 }
+
+#[tokio::test]
+async fn a_tenant_can_override_a_template() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("acme/notices/email/en/subject.txt.hbs");
+    std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+    std::fs::write(
+        &file,
+        "Important notice from {{organisation}} about your account\n",
+    )
+    .unwrap();
+    let app = crate::helpers::spawn_app_with(&[(
+        "BREACHLINE_TEMPLATES_DIR",
+        dir.path().to_str().unwrap(),
+    )])
+    .await;
+    let acme = app.tenant("acme");
+    let id = setup(&app, &acme, "support").await;
+    let email = preview(&app, &acme, &id, "e1", "email").await;
+    assert_eq!(
+        email["subject"],
+        "Important notice from Tenant acme about your account"
+    );
+    assert_eq!(missing(&email), Vec::<String>::new());
+    let other = app.tenant("other");
+    let id = setup(&app, &other, "support").await;
+    let email = preview(&app, &other, &id, "e1", "email").await;
+    assert_ne!(
+        email["subject"], "Important notice from Tenant other about your account",
+        "other tenants keep the built-in set"
+    );
+}
