@@ -271,20 +271,49 @@ fn check_content(
             }
         }
     }
-    if missing.is_empty() {
-        return Ok(());
+    let mut errors: Vec<FieldError> = missing
+        .into_iter()
+        .map(|((locale, item), (reason, channels))| {
+            FieldError::new(
+                format!("notice_content.locales.{locale}.{item}"),
+                format!("{item}: {reason}; channels: {}", channels.join(", ")),
+            )
+        })
+        .collect();
+    errors.extend(sms_too_long(&notices, pairs)?);
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(AppError::Validation(errors))
     }
-    Err(AppError::Validation(
-        missing
-            .into_iter()
-            .map(|((locale, item), (reason, channels))| {
-                FieldError::new(
-                    format!("notice_content.locales.{locale}.{item}"),
-                    format!("{item}: {reason}; channels: {}", channels.join(", ")),
-                )
-            })
-            .collect(),
-    ))
+}
+
+/// The tenant's SMS segment limit, per locale and audience (an SMS carries no
+/// personal field but the link, whose length is fixed).
+fn sms_too_long(
+    notices: &IncidentNotices,
+    pairs: &[(String, Audience)],
+) -> AppResult<Vec<FieldError>> {
+    let max = notices.settings.sms_max_segments;
+    let mut renderer = notices.renderer();
+    let person = crate::notices::render::Person {
+        notice_url: Some(notices.notice_url(&"0".repeat(super::plans::LINK_TOKEN_LEN))),
+        ..Default::default()
+    };
+    let mut errors = Vec::new();
+    for (locale, audience) in pairs {
+        let sms = renderer
+            .render(locale, Channel::Sms, *audience, &person)
+            .map_err(AppError::Unexpected)?;
+        let segments = crate::notices::sms::segments(sms.text.as_deref().unwrap_or(""));
+        if segments.count > max {
+            errors.push(FieldError::new(
+                format!("notice_content.locales.{locale}.summary"),
+                format!("the {locale} SMS takes {} segments ({}); the tenant allows {max}: shorten the summary", segments.count, segments.encoding),
+            ));
+        }
+    }
+    Ok(errors)
 }
 
 const ENQUEUE_PAGE: i64 = 2_000;

@@ -479,3 +479,35 @@ async fn signed_receipts_mark_messages_delivered() {
         .unwrap();
     assert_eq!(unknown.status(), 404, "no push webhook configured");
 }
+
+#[tokio::test]
+async fn an_sms_over_the_tenants_segment_limit_is_refused() {
+    let app = spawn_app().await;
+    let t = app.tenant("renji");
+    let profile = json!({"notices": {"sms_max_segments": 1}});
+    assert_eq!(
+        put(&app, &t.admin, "/api/v1/tenant/profile", &profile).await,
+        200
+    );
+    let id = planned_incident(&app, &t, &PEOPLE, "support").await;
+    let (_, dispatch) = app
+        .post(
+            &t.responder,
+            &format!("/api/v1/incidents/{id}/dispatches"),
+            &json!({}),
+        )
+        .await;
+    let approve = format!(
+        "/api/v1/incidents/{id}/dispatches/{}/approve",
+        dispatch["id"].as_str().unwrap()
+    );
+    let (status, problem) = app.post(&t.approver, &approve, &json!({})).await;
+    assert_eq!(status, 422, "{problem}");
+    assert!(
+        problem["errors"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("segments"),
+        "{problem}"
+    );
+}
