@@ -82,13 +82,7 @@ async fn list_incidents(
                 .collect::<AppResult<Vec<_>>>()
         })
         .await?;
-    let next = (items.len() as i64 == limit)
-        .then(|| {
-            items
-                .last()
-                .and_then(|i| i["id"].as_str().map(str::to_owned))
-        })
-        .flatten();
+    let next = super::next_cursor(&items, limit, "id");
     Ok(HttpResponse::Ok().json(json!({ "items": items, "next_before": next })))
 }
 

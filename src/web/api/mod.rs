@@ -91,3 +91,14 @@ fn page_limit(limit: Option<i64>) -> Result<i64, AppError> {
         Some(_) => Err(AppError::field("limit", "must be between 1 and 200")),
     }
 }
+
+/// The cursor for the next page: the `key` of the last item when the page is full.
+fn next_cursor(items: &[Value], limit: i64, key: &str) -> Option<String> {
+    (items.len() as i64 == limit)
+        .then(|| {
+            items
+                .last()
+                .and_then(|i| i[key].as_str().map(str::to_owned))
+        })
+        .flatten()
+}

@@ -103,13 +103,7 @@ async fn list_subjects(
                 .collect::<AppResult<Vec<_>>>()
         })
         .await?;
-    let next = (items.len() as i64 == limit)
-        .then(|| {
-            items
-                .last()
-                .and_then(|s| s["external_id"].as_str().map(str::to_owned))
-        })
-        .flatten();
+    let next = super::next_cursor(&items, limit, "external_id");
     Ok(HttpResponse::Ok().json(json!({ "items": items, "next_after": next })))
 }
 
