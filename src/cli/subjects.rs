@@ -241,6 +241,12 @@ pub(super) fn timed_scope(
             state.summary.total,
             watch.report()
         );
+        let watch = Stopwatch::start();
+        let purged = db.write_blocking(|conn| affected::purge_superseded(conn, &incident))?;
+        println!(
+            "  then, in its own transaction: purge of the superseded set ({purged} rows) in {}",
+            watch.report()
+        );
     }
     let watch = Stopwatch::start();
     let state = db.read_blocking(|conn| affected::get_scope(conn, &tenant, &incident))?;

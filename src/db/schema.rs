@@ -281,6 +281,15 @@ diesel::table! {
         computed_at -> Nullable<Timestamp>,
         frozen_at -> Nullable<Timestamp>,
         updated_at -> Timestamp,
+        set_id -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    affected_sets (id) {
+        id -> BigInt,
+        incident_id -> Text,
+        created_at -> Timestamp,
     }
 }
 
@@ -292,10 +301,9 @@ diesel::table! {
 }
 
 diesel::table! {
-    affected_subjects (incident_id, external_id) {
-        incident_id -> Text,
+    affected_subjects (set_id, external_id) {
+        set_id -> BigInt,
         external_id -> Text,
-        tenant_id -> Text,
         name -> Nullable<Text>,
         email -> Nullable<Text>,
         phone -> Nullable<Text>,

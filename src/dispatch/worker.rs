@@ -215,8 +215,9 @@ fn prepare(
             .into_iter()
             .map(|r| (r.0.clone(), r))
             .collect();
+        let set_id = crate::store::affected::current_set(conn, &dispatch.incident_id)?;
         let masks: HashMap<String, i64> = affected_subjects::table
-            .filter(affected_subjects::incident_id.eq(&dispatch.incident_id))
+            .filter(affected_subjects::set_id.nullable().eq(set_id))
             .filter(affected_subjects::external_id.eq_any(&ids))
             .select((
                 affected_subjects::external_id,

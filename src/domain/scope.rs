@@ -156,6 +156,9 @@ pub struct AffectedSummary {
     pub jurisdiction_unknown: i64,
     /// Affected people younger than 18 on the incident's `aware_at` date (UTC).
     pub minors: i64,
+    /// Of `minors`, those per jurisdiction code (codes with none are left out).
+    #[serde(default)]
+    pub minors_by_jurisdiction: BTreeMap<String, i64>,
     /// Reachable people per channel.
     pub contactable: ContactCounts,
     /// Affected people reachable on no channel.
@@ -193,6 +196,9 @@ impl AffectedSummary {
             *s.by_locale.entry(locale.to_owned()).or_default() += g.count;
             if g.minor {
                 s.minors += g.count;
+                if let Some(j) = &g.jurisdiction {
+                    *s.minors_by_jurisdiction.entry(j.clone()).or_default() += g.count;
+                }
             }
             let on = |bit: i32| if g.channels & bit != 0 { g.count } else { 0 };
             s.contactable.email += on(channel_bits::EMAIL);

@@ -177,7 +177,7 @@ fn affected_groups(
     let home = establishments.first();
     let state = affected::get_scope(conn, &tenant.id, &incident.id)?;
     let (mut groups, unplaced) = if state.computed_at.is_some() {
-        let counts = affected::jurisdiction_counts(conn, &tenant.id, &incident.id)?;
+        let counts = state.jurisdiction_counts();
         let placed: i64 = counts.iter().map(|c| c.count).sum();
         let groups: Vec<Value> = counts
             .iter()

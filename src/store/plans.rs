@@ -400,18 +400,12 @@ pub fn affected_row(
     incident_id: &str,
     external_id: &str,
 ) -> AppResult<AffectedRow> {
-    use crate::db::schema::affected_subjects as a;
-    a::table
-        .filter(a::tenant_id.eq(tenant_id))
-        .filter(a::incident_id.eq(incident_id))
-        .filter(a::external_id.eq(external_id))
-        .first::<AffectedRow>(conn)
-        .optional()?
-        .ok_or_else(|| {
-            AppError::NotFound(format!(
-                "subject '{external_id}' in the affected set of incident {incident_id}"
-            ))
-        })
+    super::incidents::get(conn, tenant_id, incident_id)?;
+    affected::person(conn, incident_id, external_id)?.ok_or_else(|| {
+        AppError::NotFound(format!(
+            "subject '{external_id}' in the affected set of incident {incident_id}"
+        ))
+    })
 }
 
 #[derive(Insertable)]

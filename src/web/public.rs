@@ -6,12 +6,12 @@ use diesel::prelude::*;
 use serde::Deserialize;
 
 use crate::db::Db;
-use crate::db::schema::{affected_subjects, dispatch_recipients};
+use crate::db::schema::dispatch_recipients;
 use crate::domain::{categories_of_mask, now_micros};
 use crate::error::{AppError, AppResult};
 use crate::notices::Audience;
-use crate::store::dispatches;
 use crate::store::plans::{IncidentNotices, NoticeService};
+use crate::store::{affected, dispatches};
 
 /// How long a notice page stays reachable after approval.
 const LINK_DAYS: i64 = 180;
@@ -72,13 +72,8 @@ async fn notice_page(
                 &dispatch.incident_id,
             )?
             .with_content(dispatch.content()?);
-            let mask: i64 = affected_subjects::table
-                .filter(affected_subjects::incident_id.eq(&dispatch.incident_id))
-                .filter(affected_subjects::external_id.eq(&external_id))
-                .select(affected_subjects::exposed_categories)
-                .first(conn)
-                .optional()?
-                .unwrap_or(0);
+            let mask = affected::person(conn, &dispatch.incident_id, &external_id)?
+                .map_or(0, |row| row.exposed_categories);
             let locale = lang
                 .as_deref()
                 .and_then(|l| {

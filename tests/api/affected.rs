@@ -177,6 +177,76 @@ async fn exposed_categories_and_the_snapshot() {
     assert!(scope["scope"]["frozen_at"].is_string(), "{scope}");
 }
 
+/// Rows of every affected set stored for the incident, by set.
+fn stored_sets(app: &TestApp, incident_id: &str) -> BTreeMap<i64, i64> {
+    use breachline::db::schema::{affected_sets, affected_subjects};
+    use diesel::prelude::*;
+    let id = incident_id.to_owned();
+    app.db
+        .read_blocking(move |conn| {
+            let sets: Vec<i64> = affected_sets::table
+                .filter(affected_sets::incident_id.eq(&id))
+                .select(affected_sets::id)
+                .load(conn)?;
+            let mut rows = BTreeMap::new();
+            for set in sets {
+                let n: i64 = affected_subjects::table
+                    .filter(affected_subjects::set_id.eq(set))
+                    .count()
+                    .get_result(conn)?;
+                rows.insert(set, n);
+            }
+            Ok(rows)
+        })
+        .unwrap()
+}
+
+#[tokio::test]
+async fn superseded_sets_are_purged_after_the_answer() {
+    let app = spawn_app().await;
+    let t = app.tenant("acme");
+    let rows = [
+        "A,,,,,JP,,,,,,,,crm,contact",
+        "B,,,,,JP,,,,,,,,crm,contact",
+        "C,,,,,DE,,,,,,,,shop,contact",
+    ];
+    import_csv(&app, &t.admin, &rows, "").await;
+    let id = incident(&app, &t.responder, "2026-03-01T10:00:00+09:00").await;
+    put_scope(&app, &t.responder, &id, json!({"systems": ["crm"]})).await;
+    put_scope(&app, &t.responder, &id, json!({"systems": ["shop"]})).await;
+    let (_, scope) = app
+        .get(&t.viewer, &format!("/api/v1/incidents/{id}/affected"))
+        .await;
+    assert_eq!(scope["items"].as_array().unwrap().len(), 1, "{scope}");
+
+    // The purge runs after the answer; wait for it rather than race it.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while stored_sets(&app, &id).len() > 1 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{:?}",
+            stored_sets(&app, &id)
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let sets = stored_sets(&app, &id);
+    assert_eq!(
+        sets.values().copied().collect::<Vec<_>>(),
+        [1],
+        "only the current set is kept"
+    );
+
+    let incident_id = id.clone();
+    let purged = app
+        .db
+        .write_blocking(move |conn| {
+            breachline::store::affected::purge_superseded(conn, &incident_id)
+        })
+        .unwrap();
+    assert_eq!(purged, 0, "a second purge finds nothing");
+    assert_eq!(stored_sets(&app, &id), sets);
+}
+
 #[tokio::test]
 async fn minors_turn_adult_on_their_eighteenth_birthday() {
     let app = spawn_app().await;
@@ -380,10 +450,11 @@ C
     let counts = app
         .db
         .read_blocking(move |conn| {
-            breachline::store::affected::jurisdiction_counts(conn, &tenant_id, &incident_id)
+            breachline::store::affected::get_scope(conn, &tenant_id, &incident_id)
         })
         .unwrap();
     let counts: Vec<(String, i64)> = counts
+        .jurisdiction_counts()
         .into_iter()
         .map(|c| (c.jurisdiction, c.count))
         .collect();
@@ -537,7 +608,7 @@ async fn summary_equals_counts_computed_independently() {
         .collect();
     let mut expected = json!({
         "total": affected.len(), "by_jurisdiction": {}, "jurisdiction_unknown": 0, "minors": 0,
-        "contactable": {"email": 0, "sms": 0, "push": 0, "letter": 0}, "uncontactable": 0, "by_locale": {},
+        "minors_by_jurisdiction": {}, "contactable": {"email": 0, "sms": 0, "push": 0, "letter": 0}, "uncontactable": 0, "by_locale": {},
     });
     let bump = |v: &mut Value| *v = json!(v.as_i64().unwrap_or(0) + 1);
     for p in &affected {
@@ -552,6 +623,7 @@ async fn summary_equals_counts_computed_independently() {
         ];
         if minor {
             bump(&mut expected["minors"]);
+            bump(&mut expected["minors_by_jurisdiction"][p.jurisdiction.unwrap()]);
         }
         for (name, on) in channels {
             if on {

@@ -69,6 +69,22 @@ fn recompute_audited(
     Ok(state)
 }
 
+/// Deletes the incident's superseded affected set after the answer: a
+/// recompute only writes, and the old rows (up to millions) go in a
+/// transaction of their own. A purge that fails is retried by the next one.
+fn purge_later(db: &Db, incident_id: String) {
+    let db = db.clone();
+    actix_web::rt::spawn(async move {
+        let id = incident_id.clone();
+        if let Err(e) = db
+            .write(move |conn| affected::purge_superseded(conn, &id))
+            .await
+        {
+            tracing::warn!(incident.id = %incident_id, error = %e, "cannot purge superseded affected sets");
+        }
+    });
+}
+
 async fn put_scope(
     who: Principal,
     db: web::Data<Db>,
@@ -77,12 +93,14 @@ async fn put_scope(
 ) -> AppResult<HttpResponse> {
     who.require(who.role.can_edit_subjects(), "set incident scopes")?;
     let ScopeChange { scope, subject_ids } = parse_scope(&body).map_err(AppError::Validation)?;
+    let incident_id = id.clone();
     let state = db
         .write(move |conn| {
             affected::put_scope(conn, &who.tenant_id, &id, &scope, &subject_ids)?;
             recompute_audited(conn, &who, &id, "incident.scope")
         })
         .await?;
+    purge_later(&db, incident_id);
     Ok(HttpResponse::Ok().json(scope_view(&state)))
 }
 
@@ -112,7 +130,9 @@ async fn put_scope_subject_ids(
         ));
     }
     let file = uploads.spool(&req, payload).await?;
+    let incident_id = id.to_string();
     let db = db.into_inner();
+    let background = Db::clone(&db);
     let outcome = web::block(move || -> AppResult<Result<ScopeState, InvalidLines>> {
         let ids = match read_id_list(file.reopen().map_err(|e| AppError::Unexpected(e.into()))?)? {
             Ok(ids) => ids,
@@ -132,7 +152,10 @@ async fn put_scope_subject_ids(
     .await
     .map_err(|e| AppError::Unexpected(anyhow::anyhow!("upload task failed: {e}")))??;
     Ok(match outcome {
-        Ok(state) => HttpResponse::Ok().json(scope_view(&state)),
+        Ok(state) => {
+            purge_later(&background, incident_id);
+            HttpResponse::Ok().json(scope_view(&state))
+        }
         Err(InvalidLines { errors, total }) => line_problem(
             format!("{total} line(s) are not valid external ids; the scope is unchanged"),
             &errors,
@@ -202,9 +225,11 @@ async fn recompute_affected(
     id: web::Path<String>,
 ) -> AppResult<HttpResponse> {
     who.require(who.role.can_edit_subjects(), "recompute affected sets")?;
+    let incident_id = id.clone();
     let state = db
         .write(move |conn| recompute_audited(conn, &who, &id, "affected.recompute"))
         .await?;
+    purge_later(&db, incident_id);
     Ok(HttpResponse::Ok().json(state.summary_json()))
 }
 
