@@ -575,7 +575,8 @@ fn complete_if_done(conn: &mut DbConnection, dispatch_id: &str) -> AppResult<()>
     dispatches::set_status(conn, dispatch_id, "completed")?;
     let progress = dispatches::progress(conn, &row)?;
     let evidence = format!(
-        "dispatch {dispatch_id}: {} sent, {} delivered, {} handed off, {} unreachable (covered by the public bulletin)",
+        "{} {} sent, {} delivered, {} handed off, {} unreachable (covered by the public bulletin)",
+        dispatches::evidence_prefix(dispatch_id),
         progress["counts"]["sent"],
         progress["counts"]["delivered"],
         progress["counts"]["handed_off"],
