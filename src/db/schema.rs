@@ -207,6 +207,7 @@ diesel::table! {
         last_error -> Nullable<Text>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        receipt_due_at -> Nullable<Timestamp>,
     }
 }
 

@@ -208,6 +208,9 @@ pub struct SmsSettings {
     pub status_callback: Option<String>,
     /// HMAC key for webhook requests and receipts.
     pub webhook_secret: Option<SecretString>,
+    /// How long to wait for a delivery receipt before trying the person's next
+    /// channel (providers that send receipts only); `None` waits for ever.
+    pub receipt_timeout: Option<Duration>,
 }
 
 /// Who carries push notifications.
@@ -235,6 +238,9 @@ pub struct PushSettings {
     pub fcm_token_file: Option<PathBuf>,
     /// HMAC key for webhook requests and receipts.
     pub webhook_secret: Option<SecretString>,
+    /// How long to wait for a delivery receipt before trying the person's next
+    /// channel (providers that send receipts only); `None` waits for ever.
+    pub receipt_timeout: Option<Duration>,
 }
 
 /// The `[channels]` file section.
@@ -273,6 +279,7 @@ struct FileSms {
     twilio_token: Option<String>,
     status_callback: Option<String>,
     webhook_secret: Option<String>,
+    receipt_timeout_secs: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -283,6 +290,7 @@ struct FilePush {
     fcm_project: Option<String>,
     fcm_token_file: Option<PathBuf>,
     webhook_secret: Option<String>,
+    receipt_timeout_secs: Option<u64>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -341,6 +349,9 @@ const DEFAULT_RETRY: PerChannel<RetryLimits> = PerChannel {
     phone: limits(3, 300, 3600),
 };
 
+/// Built-in wait for a delivery receipt: a day, then the next channel.
+const DEFAULT_RECEIPT_TIMEOUT_SECS: u64 = 24 * 3600;
+
 type Env<'a> = &'a dyn Fn(&str) -> Option<String>;
 
 impl ChannelSettings {
@@ -356,6 +367,31 @@ impl ChannelSettings {
             smtp_timeout: positive_secs(file.smtp_timeout_secs, 30, "channels.smtp_timeout_secs")?,
         })
     }
+
+    /// How long a message sent on `channel` by a provider that sends receipts may go
+    /// without one before it counts as failed; `None` for channels without receipts.
+    pub fn receipt_timeout(&self, channel: Channel) -> Option<Duration> {
+        match channel {
+            Channel::Sms => self.sms.receipt_timeout,
+            Channel::Push => self.push.receipt_timeout,
+            Channel::Email | Channel::Letter | Channel::Phone => None,
+        }
+    }
+}
+
+/// A receipt timeout from `env_key` or the file, the default when neither; 0 turns it off.
+fn receipt_timeout(
+    env: Env<'_>,
+    env_key: &str,
+    file: Option<u64>,
+) -> anyhow::Result<Option<Duration>> {
+    let secs = match env(env_key) {
+        Some(v) => v.trim().parse::<u64>().with_context(|| {
+            format!("{env_key}: expected whole seconds (0 for no timeout), got '{v}'")
+        })?,
+        None => file.unwrap_or(DEFAULT_RECEIPT_TIMEOUT_SECS),
+    };
+    Ok((secs > 0).then(|| Duration::from_secs(secs)))
 }
 
 fn positive_secs(value: Option<u64>, default: u64, key: &str) -> anyhow::Result<Duration> {
@@ -406,6 +442,11 @@ fn load_sms(file: FileSms, env: Env<'_>) -> anyhow::Result<SmsSettings> {
         twilio_token: secret(env("BREACHLINE_TWILIO_TOKEN").or(file.twilio_token)),
         status_callback: env("BREACHLINE_SMS_STATUS_CALLBACK").or(file.status_callback),
         webhook_secret: secret(env("BREACHLINE_SMS_WEBHOOK_SECRET").or(file.webhook_secret)),
+        receipt_timeout: receipt_timeout(
+            env,
+            "BREACHLINE_SMS_RECEIPT_TIMEOUT_SECS",
+            file.receipt_timeout_secs,
+        )?,
     };
     check_url("BREACHLINE_SMS_URL", s.url.as_deref())?;
     check_url(
@@ -439,6 +480,11 @@ fn load_push(file: FilePush, env: Env<'_>) -> anyhow::Result<PushSettings> {
             .map(PathBuf::from)
             .or(file.fcm_token_file),
         webhook_secret: secret(env("BREACHLINE_PUSH_WEBHOOK_SECRET").or(file.webhook_secret)),
+        receipt_timeout: receipt_timeout(
+            env,
+            "BREACHLINE_PUSH_RECEIPT_TIMEOUT_SECS",
+            file.receipt_timeout_secs,
+        )?,
     };
     check_url("BREACHLINE_PUSH_URL", s.url.as_deref())?;
     match s.provider {
@@ -549,6 +595,31 @@ mod tests {
         assert_eq!(s.rates.sms, 10.0);
         assert_eq!(s.http_timeout, Duration::from_secs(10));
         assert_eq!(s.retry.email.max_attempts, 8);
+        assert_eq!(
+            s.receipt_timeout(Channel::Sms),
+            Some(Duration::from_secs(86_400))
+        );
+        assert_eq!(s.receipt_timeout(Channel::Email), None);
+    }
+
+    #[test]
+    fn receipt_timeouts_from_env_or_file_and_zero_turns_them_off() {
+        let s = load(
+            &[("BREACHLINE_SMS_RECEIPT_TIMEOUT_SECS", "90")],
+            "[sms]\nreceipt_timeout_secs = 5\n[push]\nreceipt_timeout_secs = 0\n",
+        )
+        .unwrap();
+        assert_eq!(
+            s.receipt_timeout(Channel::Sms),
+            Some(Duration::from_secs(90))
+        );
+        assert_eq!(s.receipt_timeout(Channel::Push), None);
+        let err = load(&[("BREACHLINE_PUSH_RECEIPT_TIMEOUT_SECS", "a day")], "").unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("BREACHLINE_PUSH_RECEIPT_TIMEOUT_SECS"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -3,11 +3,16 @@
 //! backoff, moves people to their next channel, marks the unreachable for the
 //! bulletin, and completes dispatches. A killed worker's leases expire and its
 //! rows are sent again with the same `Message-ID`, so nothing is lost.
+//!
+//! Rows for a channel the tenant's send window holds back go back to the queue until
+//! the window opens, uncounted. Each round also fails sent messages whose delivery
+//! receipt is overdue (the channel's receipt timeout) and moves their people on.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
+use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use futures_util::StreamExt;
 use serde_json::json;
@@ -21,7 +26,7 @@ use crate::db::schema::{
     affected_subjects, delivery_attempts, dispatch_recipients, obligations, outbox,
 };
 use crate::db::{Db, DbConnection};
-use crate::domain::{Channel, categories_of_mask, now_micros};
+use crate::domain::{Channel, SendWindow, categories_of_mask, now_micros};
 use crate::error::{AppError, AppResult};
 use crate::notices::Audience;
 use crate::notices::plan::Route;
@@ -69,10 +74,61 @@ pub struct Worker {
     options: WorkerOptions,
 }
 
-/// One claimed row ready to send.
+/// One claimed row ready to send (`None` when it could not be rendered).
 struct Job {
     claimed: Claimed,
     message: Option<Outgoing>,
+}
+
+/// A claimed batch: rows to send, and rows held back until the tenant's send window
+/// opens.
+#[derive(Default)]
+struct Prepared {
+    jobs: Vec<Job>,
+    deferred: Vec<(Claimed, NaiveDateTime)>,
+}
+
+/// What one send came to, for recording.
+struct Attempt {
+    claimed: Claimed,
+    outcome: Outcome,
+    provider: String,
+    /// How long to wait for a delivery receipt, when the provider sends them.
+    receipt_window: Option<Duration>,
+}
+
+/// A line of the ledger (`delivery_attempts`).
+#[derive(Insertable)]
+#[diesel(table_name = delivery_attempts)]
+struct NewAttempt<'a> {
+    id: String,
+    outbox_id: &'a str,
+    at: NaiveDateTime,
+    result: &'a str,
+    provider: Option<&'a str>,
+    provider_id: Option<&'a str>,
+    detail: Option<&'a str>,
+}
+
+impl<'a> NewAttempt<'a> {
+    fn new(outbox_id: &'a str, at: NaiveDateTime, result: &'a str) -> Self {
+        Self {
+            id: new_id(),
+            outbox_id,
+            at,
+            result,
+            provider: None,
+            provider_id: None,
+            detail: None,
+        }
+    }
+
+    fn insert(self, conn: &mut DbConnection) -> AppResult<()> {
+        diesel::insert_into(delivery_attempts::table)
+            .values(&self)
+            .execute(conn)?;
+        Ok(())
+    }
 }
 
 impl Worker {
@@ -116,25 +172,32 @@ impl Worker {
         tracing::info!(worker = %self.options.name, "dispatch worker stopped");
     }
 
-    /// Claims, sends and records one batch; returns how many rows it handled.
+    /// Claims, sends and records one batch, after failing the messages whose receipt
+    /// is overdue (same transaction as the claim); returns how many rows it handled.
     pub async fn run_once(&self) -> AppResult<usize> {
         let name = self.options.name.clone();
         let (batch, lease) = (self.options.batch, self.options.lease);
-        let claimed = self
+        let (expired, claimed) = self
             .db
             .write(move |conn| {
                 let now = now_micros();
                 queue::reclaim_expired(conn, now, lease)?;
-                queue::claim(conn, &name, now, batch)
+                let expired = expire_receipts(conn, now, batch)?;
+                Ok((expired, queue::claim(conn, &name, now, batch)?))
             })
             .await?;
+        Ok(expired + self.send_batch(claimed).await?)
+    }
+
+    /// Renders, sends and records claimed rows (or holds them back for the send window).
+    async fn send_batch(&self, claimed: Vec<Claimed>) -> AppResult<usize> {
         if claimed.is_empty() {
             return Ok(0);
         }
         let count = claimed.len();
         let started = std::time::Instant::now();
         let service = self.service.clone();
-        let jobs = self
+        let Prepared { jobs, deferred } = self
             .db
             .read(move |conn| prepare(conn, service, claimed))
             .await?;
@@ -143,7 +206,10 @@ impl Worker {
         let sent = started.elapsed();
         let (channels, name) = (self.channels.clone(), self.options.name.clone());
         self.db
-            .write(move |conn| record(conn, &channels, &name, results))
+            .write(move |conn| {
+                record(conn, &channels, &name, results)?;
+                defer(conn, &name, deferred)
+            })
             .await?;
         tracing::debug!(
             rows = count,
@@ -155,20 +221,29 @@ impl Worker {
         Ok(count)
     }
 
-    async fn send_all(&self, jobs: Vec<Job>) -> Vec<(Claimed, Outcome, String)> {
+    async fn send_all(&self, jobs: Vec<Job>) -> Vec<Attempt> {
         futures_util::stream::iter(jobs)
-            .map(|job| async move {
-                let Some(msg) = job.message else {
-                    return (
-                        job.claimed,
-                        Outcome::Transient("could not render the notice".into()),
-                        "none".into(),
-                    );
+            .map(|Job { claimed, message }| async move {
+                let Some(msg) = message else {
+                    return Attempt {
+                        claimed,
+                        outcome: Outcome::Transient("could not render the notice".into()),
+                        provider: "none".into(),
+                        receipt_window: None,
+                    };
                 };
                 let adapter = self.adapters.get(msg.channel);
                 self.rates.acquire(msg.channel, adapter.provider()).await;
                 let outcome = adapter.send(&msg).await;
-                (job.claimed, outcome, adapter.provider().to_owned())
+                Attempt {
+                    claimed,
+                    outcome,
+                    provider: adapter.provider().to_owned(),
+                    receipt_window: adapter
+                        .has_receipts()
+                        .then(|| self.channels.receipt_timeout(msg.channel))
+                        .flatten(),
+                }
             })
             .buffer_unordered(self.options.concurrency.max(1))
             .collect()
@@ -176,12 +251,13 @@ impl Worker {
     }
 }
 
-/// Renders every claimed row (grouped by dispatch) into a message.
+/// Renders every claimed row (grouped by dispatch) into a message, or holds it back
+/// while the tenant's send window is closed for its channel.
 fn prepare(
     conn: &mut DbConnection,
     service: Arc<NoticeService>,
     claimed: Vec<Claimed>,
-) -> AppResult<Vec<Job>> {
+) -> AppResult<Prepared> {
     let mut by_dispatch: HashMap<String, Vec<Claimed>> = HashMap::new();
     for c in claimed {
         by_dispatch
@@ -189,7 +265,7 @@ fn prepare(
             .or_default()
             .push(c);
     }
-    let mut jobs = Vec::new();
+    let mut prepared = Prepared::default();
     for (dispatch_id, rows) in by_dispatch {
         let dispatch = dispatches::by_id(conn, &dispatch_id)?;
         let notices = IncidentNotices::load(
@@ -228,17 +304,46 @@ fn prepare(
             .collect();
         let mut renderer = notices.renderer();
         let sender = notices.sender();
+        let now = now_micros();
         for claimed in rows {
+            if let Some(until) = held_until(notices.settings.send_window.as_ref(), &claimed, now) {
+                prepared.deferred.push((claimed, until));
+                continue;
+            }
             let message = people.get(&claimed.external_id).and_then(|p| {
                 let mask = masks.get(&claimed.external_id).copied().unwrap_or(0);
                 message_for(&mut renderer, &notices, &dispatch, &claimed, p, mask, sender.clone())
                     .map_err(|e| tracing::error!(outbox.id = %claimed.id, error = %e, "cannot render notice"))
                     .ok()
             });
-            jobs.push(Job { claimed, message });
+            prepared.jobs.push(Job { claimed, message });
         }
     }
-    Ok(jobs)
+    Ok(prepared)
+}
+
+/// When the tenant's send window holds this row's channel back now: its next opening.
+fn held_until(
+    window: Option<&SendWindow>,
+    claimed: &Claimed,
+    now: NaiveDateTime,
+) -> Option<NaiveDateTime> {
+    let channel: Channel = claimed.channel.parse().ok()?;
+    window?.held_until(channel, now)
+}
+
+/// Puts rows held back by a send window back in the queue until it opens.
+fn defer(
+    conn: &mut DbConnection,
+    worker: &str,
+    deferred: Vec<(Claimed, NaiveDateTime)>,
+) -> AppResult<()> {
+    for (claimed, until) in deferred {
+        if queue::defer(conn, worker, &claimed.id, until)? {
+            tracing::debug!(outbox.id = %claimed.id, %until, "held back until the send window opens");
+        }
+    }
+    Ok(())
 }
 
 type RecipientRow = (
@@ -302,73 +407,58 @@ fn record(
     conn: &mut DbConnection,
     channels: &ChannelSettings,
     worker: &str,
-    results: Vec<(Claimed, Outcome, String)>,
+    results: Vec<Attempt>,
 ) -> AppResult<()> {
     let now = now_micros();
     let mut rng = rand::rng();
     let mut touched = HashSet::new();
-    for (claimed, outcome, provider) in results {
+    for attempt in results {
+        let claimed = &attempt.claimed;
         touched.insert(claimed.dispatch_id.clone());
         let channel: Channel = claimed.channel.parse().unwrap_or(Channel::Email);
         let policy = RetryPolicy::for_channel(channels, channel);
-        let decision = decide(&outcome, claimed.attempts.max(1) as u32, &policy, &mut rng);
-        let (status, provider_id, detail, result) = match (&outcome, &decision) {
-            (Outcome::Sent { provider_id }, _) => {
-                ("sent", provider_id.clone(), None, "sent".to_owned())
-            }
-            (Outcome::HandedOff { location }, _) => (
-                "handed_off",
-                None,
-                Some(location.clone()),
-                "handed_off".to_owned(),
-            ),
-            (_, Decision::RetryAfter(_)) => {
-                ("queued", None, outcome_detail(&outcome), "retry".to_owned())
-            }
-            _ => (
-                "failed",
-                None,
-                outcome_detail(&outcome),
-                "failed".to_owned(),
-            ),
-        };
+        let outcome = &attempt.outcome;
+        let decision = decide(outcome, claimed.attempts.max(1) as u32, &policy, &mut rng);
+        let entry = LedgerEntry::of(outcome, &decision);
         let run_at = match decision {
             Decision::RetryAfter(d) => now + chrono::Duration::from_std(d).unwrap_or_default(),
             _ => now,
         };
+        let receipt_due_at = attempt
+            .receipt_window
+            .filter(|_| entry.status == "sent")
+            .map(|w| now + chrono::Duration::from_std(w).unwrap_or(chrono::Duration::MAX));
         let owned = outbox::table
             .filter(outbox::id.eq(&claimed.id))
             .filter(outbox::locked_by.eq(worker))
             .filter(outbox::status.eq("sending"));
         let updated = diesel::update(owned)
             .set((
-                outbox::status.eq(status),
+                outbox::status.eq(entry.status),
                 outbox::run_at.eq(run_at),
-                outbox::locked_at.eq(None::<chrono::NaiveDateTime>),
+                outbox::locked_at.eq(None::<NaiveDateTime>),
                 outbox::locked_by.eq(None::<String>),
-                outbox::provider.eq(&provider),
-                outbox::provider_id.eq(&provider_id),
-                outbox::last_error.eq(&detail),
+                outbox::provider.eq(&attempt.provider),
+                outbox::provider_id.eq(&entry.provider_id),
+                outbox::last_error.eq(&entry.detail),
+                outbox::receipt_due_at.eq(receipt_due_at),
                 outbox::updated_at.eq(now),
             ))
             .execute(conn)?;
         if updated == 0 {
             continue; // the lease expired and another worker took the row over
         }
-        diesel::insert_into(delivery_attempts::table)
-            .values((
-                delivery_attempts::id.eq(new_id()),
-                delivery_attempts::outbox_id.eq(&claimed.id),
-                delivery_attempts::at.eq(now),
-                delivery_attempts::result.eq(&result),
-                delivery_attempts::provider.eq(&provider),
-                delivery_attempts::provider_id.eq(&provider_id),
-                delivery_attempts::detail.eq(&detail),
-            ))
-            .execute(conn)?;
-        match status {
-            "sent" | "handed_off" => set_state(conn, &claimed, status)?,
-            "failed" => next_channel(conn, &claimed, now)?,
+        NewAttempt {
+            provider: Some(&attempt.provider),
+            provider_id: entry.provider_id.as_deref(),
+            detail: entry.detail.as_deref(),
+            ..NewAttempt::new(&claimed.id, now, entry.result)
+        }
+        .insert(conn)?;
+        let person = (claimed.dispatch_id.as_str(), claimed.external_id.as_str());
+        match entry.status {
+            "sent" | "handed_off" => set_state(conn, person, entry.status)?,
+            "failed" => next_channel(conn, person, now)?,
             _ => {}
         }
     }
@@ -376,6 +466,33 @@ fn record(
         complete_if_done(conn, &dispatch_id)?;
     }
     Ok(())
+}
+
+/// How one outcome is written down: the row's new status and the ledger's line.
+struct LedgerEntry {
+    status: &'static str,
+    result: &'static str,
+    provider_id: Option<String>,
+    detail: Option<String>,
+}
+
+impl LedgerEntry {
+    fn of(outcome: &Outcome, decision: &Decision) -> Self {
+        let (status, result, provider_id, detail) = match (outcome, decision) {
+            (Outcome::Sent { provider_id }, _) => ("sent", "sent", provider_id.clone(), None),
+            (Outcome::HandedOff { location }, _) => {
+                ("handed_off", "handed_off", None, Some(location.clone()))
+            }
+            (_, Decision::RetryAfter(_)) => ("queued", "retry", None, outcome_detail(outcome)),
+            _ => ("failed", "failed", None, outcome_detail(outcome)),
+        };
+        Self {
+            status,
+            result,
+            provider_id,
+            detail,
+        }
+    }
 }
 
 fn outcome_detail(outcome: &Outcome) -> Option<String> {
@@ -386,8 +503,11 @@ fn outcome_detail(outcome: &Outcome) -> Option<String> {
     }
 }
 
-fn set_state(conn: &mut DbConnection, claimed: &Claimed, state: &str) -> AppResult<()> {
-    diesel::update(dispatch_recipients::table.find((&claimed.dispatch_id, &claimed.external_id)))
+/// A person of a dispatch: (dispatch id, external id).
+type PersonKey<'a> = (&'a str, &'a str);
+
+fn set_state(conn: &mut DbConnection, person: PersonKey<'_>, state: &str) -> AppResult<()> {
+    diesel::update(dispatch_recipients::table.find(person))
         .set((
             dispatch_recipients::state.eq(state),
             dispatch_recipients::updated_at.eq(now_micros()),
@@ -399,12 +519,12 @@ fn set_state(conn: &mut DbConnection, claimed: &Claimed, state: &str) -> AppResu
 /// Moves a person to their next planned channel, or marks them unreachable.
 fn next_channel(
     conn: &mut DbConnection,
-    claimed: &Claimed,
-    now: chrono::NaiveDateTime,
+    person: PersonKey<'_>,
+    now: NaiveDateTime,
 ) -> AppResult<()> {
-    let key = (&claimed.dispatch_id, &claimed.external_id);
+    let (dispatch_id, external_id) = person;
     let (channels, current): (String, i32) = dispatch_recipients::table
-        .find(key)
+        .find(person)
         .select((
             dispatch_recipients::channels,
             dispatch_recipients::next_channel,
@@ -414,24 +534,19 @@ fn next_channel(
     let next = current + 1;
     match routes.get(next as usize) {
         Some(route) => {
-            let dispatch = dispatches::by_id(conn, &claimed.dispatch_id)?;
+            let dispatch = dispatches::by_id(conn, dispatch_id)?;
             dispatches::insert_outbox(
                 conn,
-                &[NewOutboxRow::queued(
-                    &dispatch,
-                    &claimed.external_id,
-                    route,
-                    now,
-                )],
+                &[NewOutboxRow::queued(&dispatch, external_id, route, now)],
             )?;
-            diesel::update(dispatch_recipients::table.find(key))
+            diesel::update(dispatch_recipients::table.find(person))
                 .set((
                     dispatch_recipients::next_channel.eq(next),
                     dispatch_recipients::updated_at.eq(now),
                 ))
                 .execute(conn)?;
         }
-        None => set_state(conn, claimed, "unreachable")?,
+        None => set_state(conn, person, "unreachable")?,
     }
     Ok(())
 }
@@ -461,7 +576,8 @@ fn complete_if_done(conn: &mut DbConnection, dispatch_id: &str) -> AppResult<()>
     dispatches::set_status(conn, dispatch_id, "completed")?;
     let progress = dispatches::progress(conn, &row)?;
     let evidence = format!(
-        "dispatch {dispatch_id}: {} sent, {} delivered, {} handed off, {} unreachable (covered by the public bulletin)",
+        "{} {} sent, {} delivered, {} handed off, {} unreachable (covered by the public bulletin)",
+        dispatches::evidence_prefix(dispatch_id),
         progress["counts"]["sent"],
         progress["counts"]["delivered"],
         progress["counts"]["handed_off"],
@@ -493,78 +609,169 @@ fn complete_if_done(conn: &mut DbConnection, dispatch_id: &str) -> AppResult<()>
     )
 }
 
+/// Fails up to `limit` sent messages whose delivery receipt is overdue, like a
+/// bounce: a `failed` line "no delivery receipt within N s" on the ledger and the
+/// person moves to their next channel. One transaction; a row a receipt or another
+/// worker finished first is skipped, so nothing is enqueued twice. Returns how many.
+pub fn expire_receipts(
+    conn: &mut DbConnection,
+    now: NaiveDateTime,
+    limit: i64,
+) -> AppResult<usize> {
+    let (mut expired, mut touched) = (0, HashSet::new());
+    for row in queue::overdue_receipts(conn, now, limit)? {
+        let detail = format!(
+            "no delivery receipt within {} s",
+            (row.due_at - row.sent_at).num_seconds()
+        );
+        let failed = diesel::update(
+            outbox::table
+                .filter(outbox::id.eq(&row.id))
+                .filter(outbox::status.eq("sent")),
+        )
+        .set((
+            outbox::status.eq("failed"),
+            outbox::last_error.eq(&detail),
+            outbox::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+        if failed == 0 {
+            continue;
+        }
+        NewAttempt {
+            provider: row.provider.as_deref(),
+            provider_id: row.provider_id.as_deref(),
+            detail: Some(&detail),
+            ..NewAttempt::new(&row.id, now, "failed")
+        }
+        .insert(conn)?;
+        next_channel(conn, (&row.dispatch_id, &row.external_id), now)?;
+        touched.insert(row.dispatch_id);
+        expired += 1;
+    }
+    for dispatch_id in touched {
+        complete_if_done(conn, &dispatch_id)?;
+    }
+    Ok(expired)
+}
+
+/// The outbox row a receipt is about.
+#[derive(Queryable)]
+struct ReceiptTarget {
+    id: String,
+    dispatch_id: String,
+    external_id: String,
+    status: String,
+    receipt_due_at: Option<NaiveDateTime>,
+}
+
+impl ReceiptTarget {
+    fn find(conn: &mut DbConnection, message: &super::receipts::MessageRef) -> AppResult<Self> {
+        use super::receipts::MessageRef;
+        let query = outbox::table
+            .select((
+                outbox::id,
+                outbox::dispatch_id,
+                outbox::external_id,
+                outbox::status,
+                outbox::receipt_due_at,
+            ))
+            .into_boxed();
+        let query = match message {
+            MessageRef::ProviderId(id) => query.filter(outbox::provider_id.eq(id.clone())),
+            MessageRef::MessageId(id) => query.filter(
+                outbox::id.eq(id
+                    .trim_start_matches('<')
+                    .trim_end_matches('>')
+                    .trim_end_matches("@breachline")
+                    .to_owned()),
+            ),
+        };
+        query
+            .first(conn)
+            .optional()?
+            .ok_or_else(|| AppError::NotFound("message".into()))
+    }
+
+    /// Failed because no receipt came in time (the due time stays until a late one comes).
+    fn timed_out(&self) -> bool {
+        self.status == "failed" && self.receipt_due_at.is_some()
+    }
+}
+
 /// Records a delivery receipt on its outbox row: `delivered` ends the person's
 /// notice; a bounce or failure moves them to their next channel. A receipt for a
-/// row that already has a final status changes nothing (providers resend them).
+/// row that already has a final status changes nothing (providers resend them),
+/// except the first receipt after a receipt timeout, which is written to the ledger
+/// as `receipt: <status> (late)`: the person has already moved on.
 pub fn record_receipt(
     conn: &mut DbConnection,
     receipt: &super::receipts::Receipt,
 ) -> AppResult<()> {
-    use super::receipts::{MessageRef, ReceiptStatus};
-    let query = outbox::table
-        .select((
-            outbox::id,
-            outbox::dispatch_id,
-            outbox::external_id,
-            outbox::channel,
-            outbox::address,
-            outbox::attempts,
-            outbox::status,
-            outbox::tenant_id,
-        ))
-        .into_boxed();
-    let query = match &receipt.message_ref {
-        MessageRef::ProviderId(id) => query.filter(outbox::provider_id.eq(id.clone())),
-        MessageRef::MessageId(id) => query.filter(
-            outbox::id.eq(id
-                .trim_start_matches('<')
-                .trim_end_matches('>')
-                .trim_end_matches("@breachline")
-                .to_owned()),
-        ),
-    };
-    let row: (String, String, String, String, String, i32, String, String) = query
-        .first(conn)
-        .optional()?
-        .ok_or_else(|| AppError::NotFound("message".into()))?;
-    let (id, dispatch_id, external_id, channel, address, attempts, status, tenant_id) = row;
-    if ["delivered", "bounced", "failed"].contains(&status.as_str()) {
-        return Ok(());
-    }
-    let now = now_micros();
+    use super::receipts::ReceiptStatus;
+    let target = ReceiptTarget::find(conn, &receipt.message_ref)?;
     let new_status = match receipt.status {
         ReceiptStatus::Delivered => "delivered",
         ReceiptStatus::Bounced => "bounced",
         ReceiptStatus::Failed => "failed",
     };
-    diesel::update(outbox::table.find(&id))
-        .set((
-            outbox::status.eq(new_status),
-            outbox::last_error.eq(&receipt.detail),
-            outbox::updated_at.eq(now),
-        ))
-        .execute(conn)?;
-    diesel::insert_into(delivery_attempts::table)
-        .values((
-            delivery_attempts::id.eq(new_id()),
-            delivery_attempts::outbox_id.eq(&id),
-            delivery_attempts::at.eq(now),
-            delivery_attempts::result.eq(format!("receipt: {new_status}")),
-            delivery_attempts::detail.eq(&receipt.detail),
-        ))
-        .execute(conn)?;
-    let claimed = Claimed {
-        id,
-        tenant_id,
-        dispatch_id,
-        external_id,
-        channel,
-        address,
-        attempts,
-    };
-    match receipt.status {
-        ReceiptStatus::Delivered => set_state(conn, &claimed, "delivered")?,
-        ReceiptStatus::Bounced | ReceiptStatus::Failed => next_channel(conn, &claimed, now)?,
+    if target.timed_out() {
+        return record_late_receipt(conn, &target, new_status, receipt.detail.as_deref());
     }
-    complete_if_done(conn, &claimed.dispatch_id)
+    if ["delivered", "bounced", "failed"].contains(&target.status.as_str()) {
+        return Ok(());
+    }
+    let now = now_micros();
+    let updated = diesel::update(
+        outbox::table
+            .filter(outbox::id.eq(&target.id))
+            .filter(outbox::status.eq(&target.status)),
+    )
+    .set((
+        outbox::status.eq(new_status),
+        outbox::last_error.eq(&receipt.detail),
+        outbox::receipt_due_at.eq(None::<NaiveDateTime>),
+        outbox::updated_at.eq(now),
+    ))
+    .execute(conn)?;
+    if updated == 0 {
+        return Ok(()); // a concurrent receipt or the receipt timeout came first
+    }
+    let result = format!("receipt: {new_status}");
+    NewAttempt {
+        detail: receipt.detail.as_deref(),
+        ..NewAttempt::new(&target.id, now, &result)
+    }
+    .insert(conn)?;
+    let person = (target.dispatch_id.as_str(), target.external_id.as_str());
+    match receipt.status {
+        ReceiptStatus::Delivered => set_state(conn, person, "delivered")?,
+        ReceiptStatus::Bounced | ReceiptStatus::Failed => next_channel(conn, person, now)?,
+    }
+    complete_if_done(conn, &target.dispatch_id)
+}
+
+/// Writes the first receipt after a timeout to the ledger, once, and changes nothing else.
+fn record_late_receipt(
+    conn: &mut DbConnection,
+    target: &ReceiptTarget,
+    status: &str,
+    detail: Option<&str>,
+) -> AppResult<()> {
+    let first = diesel::update(
+        outbox::table
+            .filter(outbox::id.eq(&target.id))
+            .filter(outbox::receipt_due_at.is_not_null()),
+    )
+    .set(outbox::receipt_due_at.eq(None::<NaiveDateTime>))
+    .execute(conn)?;
+    if first == 1 {
+        let result = format!("receipt: {status} (late)");
+        NewAttempt {
+            detail,
+            ..NewAttempt::new(&target.id, now_micros(), &result)
+        }
+        .insert(conn)?;
+    }
+    Ok(())
 }

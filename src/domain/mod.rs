@@ -61,6 +61,7 @@ mod jurisdiction;
 mod notice_item;
 mod role;
 mod scope;
+mod send_window;
 mod subject;
 mod time;
 mod validation;
@@ -76,6 +77,7 @@ pub use scope::{
     AffectedGroup, AffectedSummary, ContactCounts, Scope, ScopeChange, adult_born_on_or_before,
     channel_bits, parse_scope,
 };
+pub use send_window::SendWindow;
 pub use subject::{
     Subject, SubjectField, SubjectParser, categories_of_mask, category_mask, decode_systems,
     encode_systems, external_id,

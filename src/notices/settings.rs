@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::domain::{Channel, FieldError, Reader};
+use crate::domain::{Channel, FieldError, Reader, SendWindow};
 
 /// How a tenant's notices are written and sent.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -18,6 +18,9 @@ pub struct NoticeSettings {
     pub email_from: Option<String>,
     /// `Reply-To` of notice e-mails.
     pub reply_to: Option<String>,
+    /// Local hours outside which messages on some channels wait; `None` sends at any hour.
+    #[serde(default)]
+    pub send_window: Option<SendWindow>,
 }
 
 impl Default for NoticeSettings {
@@ -28,6 +31,7 @@ impl Default for NoticeSettings {
             sms_max_segments: 3,
             email_from: None,
             reply_to: None,
+            send_window: None,
         }
     }
 }
@@ -38,6 +42,7 @@ const FIELDS: &[&str] = &[
     "sms_max_segments",
     "email_from",
     "reply_to",
+    "send_window",
 ];
 
 impl NoticeSettings {
@@ -61,6 +66,7 @@ impl NoticeSettings {
                 .map_or(defaults.sms_max_segments, |n| n as usize),
             email_from: r.text("email_from", 320).or_keep(None),
             reply_to: r.text("reply_to", 320).or_keep(None),
+            send_window: send_window(map, &mut r),
         };
         if let Some(order) = map.get("channels").and_then(Value::as_array) {
             let words: Vec<&str> = order.iter().filter_map(Value::as_str).collect();
@@ -88,6 +94,27 @@ impl NoticeSettings {
                 .map(|e| FieldError::new(format!("notices.{}", e.field), e.reason))
                 .collect()
         })
+    }
+}
+
+/// The optional `send_window`, its problems reported as `send_window.<field>`.
+fn send_window(map: &Map<String, Value>, r: &mut Reader<'_>) -> Option<SendWindow> {
+    match map.get("send_window") {
+        None | Some(Value::Null) => None,
+        Some(Value::Object(window)) => SendWindow::parse(window)
+            .map_err(|errors| {
+                for e in errors {
+                    r.reject(&format!("send_window.{}", e.field), e.reason);
+                }
+            })
+            .ok(),
+        Some(_) => {
+            r.reject(
+                "send_window",
+                "expected an object {start, end, time_zone, channels}",
+            );
+            None
+        }
     }
 }
 
@@ -130,5 +157,23 @@ mod tests {
             .unwrap_err();
         let fields: Vec<_> = err.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(fields, vec!["notices.channels", "notices.sms_max_segments"]);
+    }
+
+    #[test]
+    fn send_window_errors_name_the_field() {
+        let s = NoticeSettings::parse(&json!({"send_window": {"start": "08:00", "end": "21:00",
+            "time_zone": "Asia/Tokyo", "channels": ["sms"]}}))
+        .unwrap();
+        assert_eq!(s.send_window.unwrap().channels, vec![Channel::Sms]);
+        let err = NoticeSettings::parse(&json!({"send_window": {"start": "8am", "end": "21:00",
+            "time_zone": "Asia/Tokio"}}))
+        .unwrap_err();
+        let fields: Vec<_> = err.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(
+            fields,
+            vec!["notices.send_window.start", "notices.send_window.time_zone"]
+        );
+        let err = NoticeSettings::parse(&json!({"send_window": "nights"})).unwrap_err();
+        assert_eq!(err[0].field, "notices.send_window");
     }
 }

@@ -14,7 +14,7 @@ use sha2::{Digest, Sha256};
 use super::plans::{IncidentNotices, NoticeService};
 use super::{affected, from_json_text, new_id, notice_contents};
 use crate::db::DbConnection;
-use crate::db::schema::{dispatch_recipients, dispatches, notice_plans, outbox};
+use crate::db::schema::{dispatch_recipients, dispatches, notice_plans, obligations, outbox};
 use crate::domain::{Channel, FieldError, format_instant, now_micros};
 use crate::error::{AppError, AppResult};
 use crate::notices::Audience;
@@ -423,7 +423,13 @@ pub fn insert_outbox(conn: &mut DbConnection, rows: &[NewOutboxRow]) -> AppResul
     Ok(())
 }
 
-/// Counts of a dispatch's people and messages, for progress.
+/// How the evidence of obligations a dispatch met begins: `dispatch <id>:`.
+pub fn evidence_prefix(dispatch_id: &str) -> String {
+    format!("dispatch {dispatch_id}:")
+}
+
+/// Counts of a dispatch's people and messages, its pace and whether it finishes in
+/// time, for progress.
 pub fn progress(conn: &mut DbConnection, row: &DispatchRow) -> AppResult<Value> {
     #[derive(QueryableByName)]
     struct Count {
@@ -467,8 +473,13 @@ pub fn progress(conn: &mut DbConnection, row: &DispatchRow) -> AppResult<Value> 
             .entry(c.status.clone())
             .or_default() += c.n;
     }
+    let remaining: i64 = ["queued", "sending"]
+        .iter()
+        .filter_map(|s| totals.get(s))
+        .sum();
     let mut counts = serde_json::to_value(&totals).map_err(|e| AppError::Unexpected(e.into()))?;
     counts["unreachable"] = json!(unreachable);
+    let pace = pace(conn, row, remaining, now_micros())?;
     Ok(json!({
         "id": row.id,
         "incident_id": row.incident_id,
@@ -482,7 +493,102 @@ pub fn progress(conn: &mut DbConnection, row: &DispatchRow) -> AppResult<Value> 
         "approved_by": row.approved_by,
         "approved_at": row.approved_at.map(format_instant),
         "completed_at": row.completed_at.map(format_instant),
+        "rate_per_s": (pace.rate_per_s * 100.0).round() / 100.0,
+        "eta_at": pace.eta_at.map(format_instant),
+        "deadline_at": pace.deadline_at.map(format_instant),
+        "meets_deadline": pace.meets_deadline,
     }))
+}
+
+/// Seconds of recent attempts the sending rate is measured over.
+const RATE_WINDOW_SECS: i64 = 60;
+
+/// How fast a dispatch goes and whether it finishes before the deadline it discharges.
+struct Pace {
+    /// Messages finished (sent, handed off or failed) per second over the last minute.
+    rate_per_s: f64,
+    /// When the queued and sending rows would be done at that rate.
+    eta_at: Option<NaiveDateTime>,
+    /// The earliest deadline (or target) of the incident's obligations to notify people.
+    deadline_at: Option<NaiveDateTime>,
+    /// Whether the dispatch finished, or will at `eta_at`, by `deadline_at`.
+    meets_deadline: Option<bool>,
+}
+
+fn pace(
+    conn: &mut DbConnection,
+    row: &DispatchRow,
+    remaining: i64,
+    now: NaiveDateTime,
+) -> AppResult<Pace> {
+    let rate_per_s = recent_rate(conn, row, now)?;
+    let eta_at = (remaining > 0 && rate_per_s > 0.0).then(|| {
+        now + chrono::Duration::milliseconds((remaining as f64 / rate_per_s * 1000.0).ceil() as i64)
+    });
+    let deadline_at = deadline(conn, row)?;
+    let finish = if row.status == "completed" {
+        row.completed_at
+    } else {
+        eta_at
+    };
+    let meets_deadline = match (finish, deadline_at) {
+        (Some(finish), Some(due)) => Some(finish <= due),
+        (None, Some(due)) if now > due => Some(false),
+        _ => None,
+    };
+    Ok(Pace {
+        rate_per_s,
+        eta_at,
+        deadline_at,
+        meets_deadline,
+    })
+}
+
+/// Attempts finished per second over the last minute, or since approval when that
+/// is more recent (at least one second).
+fn recent_rate(conn: &mut DbConnection, row: &DispatchRow, now: NaiveDateTime) -> AppResult<f64> {
+    #[derive(QueryableByName)]
+    struct Finished {
+        #[diesel(sql_type = BigInt)]
+        n: i64,
+    }
+    let Some(approved_at) = row.approved_at else {
+        return Ok(0.0);
+    };
+    let since = approved_at.max(now - chrono::Duration::seconds(RATE_WINDOW_SECS));
+    // CROSS JOIN makes SQLite walk the last minute's attempts (index on `at`) rather
+    // than every row of a large dispatch; PostgreSQL plans it as the inner join it is.
+    let finished: Finished = diesel::sql_query(
+        "SELECT COUNT(*) AS n FROM delivery_attempts a CROSS JOIN outbox o \
+         WHERE o.id = a.outbox_id AND a.at >= $1 AND o.dispatch_id = $2 \
+         AND a.result IN ('sent', 'handed_off', 'failed')",
+    )
+    .bind::<Timestamp, _>(since)
+    .bind::<Text, _>(&row.id)
+    .get_result(conn)?;
+    let seconds = ((now - since).num_milliseconds() as f64 / 1000.0).max(1.0);
+    Ok(finished.n as f64 / seconds)
+}
+
+/// The earliest due time (or target, for "without undue delay") of the incident's
+/// obligations to notify people that are open or were met by this dispatch.
+fn deadline(conn: &mut DbConnection, row: &DispatchRow) -> AppResult<Option<NaiveDateTime>> {
+    let met_by_this = format!("{}%", evidence_prefix(&row.id));
+    let due: Vec<(Option<NaiveDateTime>, Option<NaiveDateTime>)> = obligations::table
+        .filter(obligations::tenant_id.eq(&row.tenant_id))
+        .filter(obligations::incident_id.eq(&row.incident_id))
+        .filter(obligations::recipient.eq("subjects"))
+        .filter(
+            obligations::status
+                .eq("open")
+                .or(obligations::evidence.like(met_by_this)),
+        )
+        .select((obligations::due_at, obligations::target_at))
+        .load(conn)?;
+    Ok(due
+        .into_iter()
+        .filter_map(|(due, target)| due.or(target))
+        .min())
 }
 
 /// (person, channel, at, result, provider, provider id, detail) of one attempt.

@@ -107,3 +107,73 @@ pub fn release(conn: &mut DbConnection, worker: &str, ids: &[String]) -> AppResu
     ))
     .execute(conn)?)
 }
+
+/// Puts a claimed row back in the queue until `run_at` without counting the attempt
+/// (a tenant's send window is closed); returns whether this worker still held it.
+pub fn defer(
+    conn: &mut DbConnection,
+    worker: &str,
+    row_id: &str,
+    until: NaiveDateTime,
+) -> AppResult<bool> {
+    use crate::db::schema::outbox::dsl::*;
+    let updated = diesel::update(
+        outbox
+            .filter(id.eq(row_id))
+            .filter(locked_by.eq(worker))
+            .filter(status.eq("sending")),
+    )
+    .set((
+        status.eq("queued"),
+        run_at.eq(until),
+        locked_at.eq(None::<NaiveDateTime>),
+        locked_by.eq(None::<String>),
+        attempts.eq(attempts - 1),
+    ))
+    .execute(conn)?;
+    Ok(updated == 1)
+}
+
+/// A sent row whose delivery receipt did not come in time.
+#[derive(Debug, Clone, Queryable)]
+pub struct OverdueReceipt {
+    /// Row id.
+    pub id: String,
+    /// Dispatch.
+    pub dispatch_id: String,
+    /// The person.
+    pub external_id: String,
+    /// Who accepted the message.
+    pub provider: Option<String>,
+    /// The provider's id for it.
+    pub provider_id: Option<String>,
+    /// When it was recorded as sent (nothing else changes a sent row before its receipt).
+    pub sent_at: NaiveDateTime,
+    /// When the receipt was due.
+    pub due_at: NaiveDateTime,
+}
+
+/// Up to `limit` rows still `sent` whose receipt was due by `now`, the longest overdue
+/// first (the partial index `outbox_receipt_due` finds them).
+pub fn overdue_receipts(
+    conn: &mut DbConnection,
+    now: NaiveDateTime,
+    limit: i64,
+) -> AppResult<Vec<OverdueReceipt>> {
+    use crate::db::schema::outbox::dsl::*;
+    Ok(outbox
+        .filter(status.eq("sent"))
+        .filter(receipt_due_at.le(now))
+        .order(receipt_due_at)
+        .limit(limit)
+        .select((
+            id,
+            dispatch_id,
+            external_id,
+            provider,
+            provider_id,
+            updated_at,
+            receipt_due_at.assume_not_null(),
+        ))
+        .load(conn)?)
+}

@@ -45,11 +45,22 @@ pub async fn planned_incident(
     rows: &[&str],
     remedies: &str,
 ) -> String {
+    planned_incident_at(app, t, rows, remedies, "2027-03-01T00:00:00Z").await
+}
+
+/// The same, for an incident discovered at `discovered_at` (RFC 3339).
+pub async fn planned_incident_at(
+    app: &TestApp,
+    t: &TestTenant,
+    rows: &[&str],
+    remedies: &str,
+    discovered_at: &str,
+) -> String {
     let (status, body) = import_csv(app, &t.responder, rows, "").await;
     assert_eq!(status, 200, "{body}");
     let (_, incident) = app
         .post(&t.responder, "/api/v1/incidents", &json!({
-            "title": "App breach", "discovered_at": "2027-03-01T00:00:00Z", "cause": "malicious", "risk": "high",
+            "title": "App breach", "discovered_at": discovered_at, "cause": "malicious", "risk": "high",
             "data_categories": ["contact"]
         }))
         .await;

@@ -9,6 +9,7 @@ mod audit;
 pub mod channels;
 mod cli;
 mod dispatch;
+mod dispatch_timing;
 mod health;
 mod helpers;
 mod incidents;
