@@ -3,6 +3,7 @@
 //! Loaded by [`crate::config::Settings`] from the `[channels]` file section and the
 //! `BREACHLINE_*` variables listed in `docs/channels.md`; the environment wins.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -80,6 +81,8 @@ pub struct EmailSettings {
     pub from: String,
     /// Most SMTP connections kept open per relay.
     pub pool_size: u32,
+    /// Tenants' own relays, by tenant slug; they replace `smtp_url` for that tenant.
+    pub tenant_relays: BTreeMap<String, SmtpUrl>,
 }
 
 /// How an SMTP connection is secured.
@@ -267,6 +270,8 @@ struct FileEmail {
     smtp_url: Option<String>,
     from: Option<String>,
     pool_size: Option<u32>,
+    #[serde(default)]
+    tenant_relays: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -417,10 +422,20 @@ fn load_email(file: FileEmail, env: Env<'_>) -> anyhow::Result<EmailSettings> {
     if from.parse::<lettre::message::Mailbox>().is_err() {
         bail!("BREACHLINE_MAIL_FROM: '{from}' is not an address like 'Name <notices@example.org>'");
     }
+    let tenant_relays = file
+        .tenant_relays
+        .into_iter()
+        .map(|(slug, url)| {
+            let parsed = SmtpUrl::parse(&url)
+                .with_context(|| format!("channels.email.tenant_relays.{slug}"))?;
+            Ok((slug, parsed))
+        })
+        .collect::<anyhow::Result<_>>()?;
     Ok(EmailSettings {
         smtp_url,
         from,
         pool_size: file.pool_size.unwrap_or(4).max(1),
+        tenant_relays,
     })
 }
 

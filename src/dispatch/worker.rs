@@ -78,6 +78,8 @@ pub struct Worker {
 struct Job {
     claimed: Claimed,
     message: Option<Outgoing>,
+    /// The tenant's slug, which picks its own SMTP relay if it has one.
+    tenant: Arc<str>,
 }
 
 /// A claimed batch: rows to send, and rows held back until the tenant's send window
@@ -151,7 +153,8 @@ impl Worker {
         }
     }
 
-    /// Works until `stop` turns true; claimed rows of an interrupted batch are released.
+    /// Works until `stop` turns true; the batch in flight is sent and recorded first,
+    /// so a graceful stop leaves no row claimed (a killed worker's leases expire).
     pub async fn run(self, mut stop: tokio::sync::watch::Receiver<bool>) {
         tracing::info!(worker = %self.options.name, "dispatch worker started");
         while !*stop.borrow() {
@@ -223,16 +226,26 @@ impl Worker {
 
     async fn send_all(&self, jobs: Vec<Job>) -> Vec<Attempt> {
         futures_util::stream::iter(jobs)
-            .map(|Job { claimed, message }| async move {
-                let Some(msg) = message else {
-                    return Attempt {
-                        claimed,
-                        outcome: Outcome::Transient("could not render the notice".into()),
-                        provider: "none".into(),
-                        receipt_window: None,
-                    };
+            .map(|job| async move {
+                let Job {
+                    claimed,
+                    message,
+                    tenant,
+                } = job;
+                let unsent = |claimed, why: String| Attempt {
+                    claimed,
+                    outcome: Outcome::Transient(why),
+                    provider: "none".into(),
+                    receipt_window: None,
                 };
-                let adapter = self.adapters.get(msg.channel);
+                let Some(msg) = message else {
+                    return unsent(claimed, "could not render the notice".into());
+                };
+                let adapters = match self.adapters.for_tenant(&tenant) {
+                    Ok(adapters) => adapters,
+                    Err(e) => return unsent(claimed, format!("the tenant's relay: {e:#}")),
+                };
+                let adapter = adapters.get(msg.channel);
                 self.rates.acquire(msg.channel, adapter.provider()).await;
                 let outcome = adapter.send(&msg).await;
                 Attempt {
@@ -304,6 +317,7 @@ fn prepare(
             .collect();
         let mut renderer = notices.renderer();
         let sender = notices.sender();
+        let tenant: Arc<str> = notices.tenant_slug().into();
         let now = now_micros();
         for claimed in rows {
             if let Some(until) = held_until(notices.settings.send_window.as_ref(), &claimed, now) {
@@ -316,7 +330,11 @@ fn prepare(
                     .map_err(|e| tracing::error!(outbox.id = %claimed.id, error = %e, "cannot render notice"))
                     .ok()
             });
-            prepared.jobs.push(Job { claimed, message });
+            prepared.jobs.push(Job {
+                claimed,
+                message,
+                tenant: tenant.clone(),
+            });
         }
     }
     Ok(prepared)
@@ -564,7 +582,9 @@ fn complete_if_done(conn: &mut DbConnection, dispatch_id: &str) -> AppResult<()>
         .is_some();
     let row = dispatches::by_id(conn, dispatch_id)?;
     if pending {
-        if row.status == "approved" {
+        // A completed dispatch reopens when a late bounce or an overdue receipt sends
+        // someone to their next channel; it completes again (and is audited) after.
+        if row.status == "approved" || row.status == "completed" {
             dispatches::set_status(conn, dispatch_id, "sending")?;
         }
         return Ok(());

@@ -90,24 +90,6 @@ pub fn reclaim_expired(
     .execute(conn)?)
 }
 
-/// Releases rows a stopping worker claimed but did not send.
-pub fn release(conn: &mut DbConnection, worker: &str, ids: &[String]) -> AppResult<usize> {
-    use crate::db::schema::outbox::dsl::*;
-    Ok(diesel::update(
-        outbox
-            .filter(locked_by.eq(worker))
-            .filter(status.eq("sending"))
-            .filter(id.eq_any(ids)),
-    )
-    .set((
-        status.eq("queued"),
-        locked_at.eq(None::<NaiveDateTime>),
-        locked_by.eq(None::<String>),
-        attempts.eq(attempts - 1),
-    ))
-    .execute(conn)?)
-}
-
 /// Puts a claimed row back in the queue until `run_at` without counting the attempt
 /// (a tenant's send window is closed); returns whether this worker still held it.
 pub fn defer(

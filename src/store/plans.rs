@@ -100,6 +100,11 @@ pub struct IncidentNotices {
 }
 
 impl IncidentNotices {
+    /// The tenant's slug.
+    pub fn tenant_slug(&self) -> &str {
+        &self.tenant.slug
+    }
+
     /// Loads what the incident's notices need.
     pub fn load(
         conn: &mut DbConnection,

@@ -9,8 +9,7 @@ use std::time::Duration;
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
 use base64::Engine as _;
 use breachline::config::Settings;
-use breachline::dispatch::channels::{Adapters, Outcome, Outgoing, Sender, TenantChannels};
-use breachline::dispatch::settings::SmtpUrl;
+use breachline::dispatch::channels::{Adapters, Outcome, Outgoing, Sender};
 use breachline::domain::Channel;
 use hmac::Mac;
 use serde_json::{Value, json};
@@ -548,18 +547,30 @@ async fn without_smtp_mail_is_written_as_eml_files() {
 #[tokio::test]
 async fn a_tenant_relay_overrides_the_default() {
     let peer = SmtpPeer::start(SmtpState::default()).await;
-    let (adapters, dir) = build_adapters(&[]);
-    let tenant = TenantChannels {
-        smtp_url: Some(SmtpUrl::parse(&peer.url("")).unwrap()),
-    };
-    let own = adapters.for_tenant(&tenant).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("breachline.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[channels.email.tenant_relays]\nacme = \"{}\"\n",
+            peer.url("")
+        ),
+    )
+    .unwrap();
+    let data_dir = dir.path().display().to_string();
+    let s = Settings::load_from(Some(&config), move |key| {
+        (key == "BREACHLINE_DATA_DIR").then(|| data_dir.clone())
+    })
+    .unwrap();
+    let adapters = Adapters::from_settings(&s.channels, &s.data_dir).unwrap();
+    let own = adapters.for_tenant("acme").unwrap();
     let msg = outgoing(Channel::Email, "hanako@example.jp");
     assert_eq!(own.get(Channel::Email).provider(), "smtp");
     assert!(matches!(
         own.get(Channel::Email).send(&msg).await,
         Outcome::Sent { .. }
     ));
-    let again = adapters.for_tenant(&tenant).unwrap();
+    let again = adapters.for_tenant("acme").unwrap();
     assert!(matches!(
         again.get(Channel::Email).send(&msg).await,
         Outcome::Sent { .. }
@@ -567,7 +578,7 @@ async fn a_tenant_relay_overrides_the_default() {
     assert_eq!(peer.received().len(), 2);
     // Other channels and other tenants keep the service's adapters.
     assert_eq!(own.get(Channel::Sms).provider(), "file");
-    let plain = adapters.for_tenant(&TenantChannels::default()).unwrap();
+    let plain = adapters.for_tenant("other").unwrap();
     assert_eq!(plain.get(Channel::Email).provider(), "file");
     assert!(!dir.path().join("outbox/email").exists());
 }

@@ -97,6 +97,15 @@ pub async fn planned_incident_at(
 }
 
 pub fn worker(app: &TestApp, env: &[(&str, &str)]) -> Worker {
+    worker_with(app, None, env)
+}
+
+/// A worker whose settings also read the TOML file `config`.
+pub fn worker_with(
+    app: &TestApp,
+    config: Option<&std::path::Path>,
+    env: &[(&str, &str)],
+) -> Worker {
     let mut vars: HashMap<String, String> = env
         .iter()
         .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
@@ -105,7 +114,7 @@ pub fn worker(app: &TestApp, env: &[(&str, &str)]) -> Worker {
         "BREACHLINE_DATA_DIR".into(),
         app.test_db.dir.path().display().to_string(),
     );
-    let settings = Settings::load_from(None, move |k| vars.get(k).cloned()).unwrap();
+    let settings = Settings::load_from(config, move |k| vars.get(k).cloned()).unwrap();
     let adapters = Adapters::from_settings(&settings.channels, &settings.data_dir).unwrap();
     let service = NoticeService::new(
         "https://notices.example".into(),
@@ -201,6 +210,69 @@ async fn approval_needs_a_second_approver_and_complete_content() {
     assert_eq!(
         status, 409,
         "the creator cannot approve their own dispatch: {problem}"
+    );
+}
+
+/// Creates the incident's dispatch and has the approver approve it; returns its id.
+pub async fn approved_dispatch(app: &TestApp, t: &TestTenant, incident: &str) -> String {
+    let path = format!("/api/v1/incidents/{incident}/dispatches");
+    let (status, dispatch) = app.post(&t.responder, &path, &json!({})).await;
+    assert_eq!(status, 201, "{dispatch}");
+    let d = dispatch["id"].as_str().unwrap().to_owned();
+    let (status, approved) = app
+        .post(&t.approver, &format!("{path}/{d}/approve"), &json!({}))
+        .await;
+    assert_eq!(status, 200, "{approved}");
+    d
+}
+
+#[tokio::test]
+async fn a_tenant_with_its_own_relay_sends_through_it() {
+    let app = spawn_app().await;
+    let t = app.tenant("acme");
+    let (own, default) = (
+        SmtpPeer::start(SmtpState::default()).await,
+        SmtpPeer::start(SmtpState::default()).await,
+    );
+    let config = app.test_db.dir.path().join("relays.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[channels.email.tenant_relays]\nacme = \"{}\"\n",
+            own.url("")
+        ),
+    )
+    .unwrap();
+    let id = planned_incident(&app, &t, &PEOPLE, "a support line").await;
+    approved_dispatch(&app, &t, &id).await;
+
+    let default_url = default.url("");
+    drain(&worker_with(
+        &app,
+        Some(&config),
+        &[("BREACHLINE_SMTP_URL", &default_url)],
+    ))
+    .await;
+
+    let mut to: Vec<String> = own
+        .received()
+        .iter()
+        .flat_map(|m| m.rcpt_to.clone())
+        .collect();
+    to.sort();
+    assert_eq!(
+        to,
+        [
+            "aiko@example.jp",
+            "bob@bounce.example",
+            "emma@example.com",
+            "ivan@example.ru",
+            "wei@example.cn"
+        ]
+    );
+    assert!(
+        default.received().is_empty(),
+        "the service's relay is not used for acme"
     );
 }
 

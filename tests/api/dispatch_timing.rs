@@ -11,30 +11,10 @@ use diesel::prelude::*;
 use serde_json::{Value, json};
 
 use crate::channels::{HttpPeer, SmtpPeer, SmtpState};
-use crate::dispatch::{drain, planned_incident, planned_incident_at, put, worker};
+use crate::dispatch::{
+    approved_dispatch, drain, planned_incident, planned_incident_at, put, worker,
+};
 use crate::helpers::{TestApp, TestTenant, spawn_app, spawn_app_with};
-
-/// Creates and approves a dispatch of the incident; returns its id.
-async fn approved_dispatch(app: &TestApp, t: &TestTenant, incident: &str) -> String {
-    let (status, dispatch) = app
-        .post(
-            &t.responder,
-            &format!("/api/v1/incidents/{incident}/dispatches"),
-            &json!({}),
-        )
-        .await;
-    assert_eq!(status, 201, "{dispatch}");
-    let d = dispatch["id"].as_str().unwrap().to_owned();
-    let (status, approved) = app
-        .post(
-            &t.approver,
-            &format!("/api/v1/incidents/{incident}/dispatches/{d}/approve"),
-            &json!({}),
-        )
-        .await;
-    assert_eq!(status, 200, "{approved}");
-    d
-}
 
 /// Runs the worker until `done` holds, for at most a minute.
 async fn work_until(worker: &Worker, mut done: impl FnMut() -> bool) {
@@ -106,7 +86,23 @@ async fn no_receipt_in_time_moves_the_person_to_their_next_channel_once() {
     drain(&worker).await;
     assert_eq!(sms.requests().len(), 1);
     assert!(smtp.received().is_empty(), "e-mail waits for the receipt");
+    assert_eq!(progress(&app, &t, &id, &d).await["status"], "completed");
 
+    // Once the 1 s window has passed the SMS counts as failed and the dispatch
+    // reopens for the fallback.
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    let expired = app
+        .db
+        .write_blocking(|conn| {
+            breachline::dispatch::worker::expire_receipts(
+                conn,
+                breachline::domain::now_micros(),
+                10,
+            )
+        })
+        .unwrap();
+    assert_eq!(expired, 1);
+    assert_eq!(progress(&app, &t, &id, &d).await["status"], "sending");
     work_until(&worker, || !smtp.received().is_empty()).await;
     drain(&worker).await;
     assert_eq!(smtp.received()[0].rcpt_to, vec!["sam@example.com"]);

@@ -115,13 +115,6 @@ pub trait ChannelAdapter: Send + Sync {
     fn has_receipts(&self) -> bool;
 }
 
-/// A tenant's own channel settings that override the service's.
-#[derive(Debug, Clone, Default)]
-pub struct TenantChannels {
-    /// The tenant's own SMTP relay (checked with [`SmtpUrl::parse`]).
-    pub smtp_url: Option<SmtpUrl>,
-}
-
 /// One adapter per channel, built from the settings.
 pub struct Adapters {
     email: Arc<dyn ChannelAdapter>,
@@ -189,12 +182,14 @@ impl Adapters {
         adapter.as_ref()
     }
 
-    /// The adapters for one tenant: its own SMTP relay if it has one (one pool per
-    /// relay, kept for the life of `self`), the service's otherwise.
-    pub fn for_tenant(&self, tenant: &TenantChannels) -> anyhow::Result<TenantAdapters<'_>> {
-        let email = tenant
-            .smtp_url
-            .as_ref()
+    /// The adapters for the tenant with this slug: its own SMTP relay if
+    /// `channels.email.tenant_relays` names one (one pool per relay, kept for the
+    /// life of `self`), the service's otherwise.
+    pub fn for_tenant(&self, slug: &str) -> anyhow::Result<TenantAdapters<'_>> {
+        let email = self
+            .email_settings
+            .tenant_relays
+            .get(slug)
             .map(|url| self.relay(url))
             .transpose()?;
         Ok(TenantAdapters { base: self, email })
