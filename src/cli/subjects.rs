@@ -96,7 +96,7 @@ pub fn bench_subjects(settings: &Settings, count: u64) -> anyhow::Result<ExitCod
     println!("database: {}", database.url.backend().as_str());
     let csv = scratch.path().join("subjects.csv");
     let watch = Stopwatch::start();
-    crate::import::synthetic::write_csv(&csv, count)?;
+    crate::import::synthetic::write_csv(&csv, count, crate::import::synthetic::Profile::Mixed)?;
     println!(
         "generate: {count} rows, {} MB in {}",
         std::fs::metadata(&csv)?.len() / 1_000_000,

@@ -60,22 +60,43 @@ impl SplitMix {
 /// The CSV header of the synthetic file.
 pub const HEADER: &str = "external_id,name,email,phone,locale,jurisdiction,birth_date,guardian_name,guardian_email,guardian_phone,push_token,postal_address,preferred_channel,systems,data_categories";
 
+/// Who the synthetic people are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Profile {
+    /// A realistic mix: missing contacts, every preferred channel.
+    Mixed,
+    /// The same people, but everyone (or their guardian) has an e-mail address and
+    /// prefers e-mail, so a dispatch queues exactly one e-mail per person.
+    EmailFirst,
+}
+
 /// Writes `count` subjects as CSV to `path`.
-pub fn write_csv(path: &Path, count: u64) -> std::io::Result<()> {
+pub fn write_csv(path: &Path, count: u64, profile: Profile) -> std::io::Result<()> {
     let mut out = BufWriter::with_capacity(1 << 20, std::fs::File::create(path)?);
     writeln!(out, "{HEADER}")?;
     let mut rng = SplitMix(42);
     for i in 0..count {
-        write_row(&mut out, &mut rng, i)?;
+        write_row(&mut out, &mut rng, i, profile)?;
     }
     out.flush()
 }
 
-fn write_row(out: &mut impl Write, rng: &mut SplitMix, i: u64) -> std::io::Result<()> {
+fn write_row(
+    out: &mut impl Write,
+    rng: &mut SplitMix,
+    i: u64,
+    profile: Profile,
+) -> std::io::Result<()> {
+    let email_first = profile == Profile::EmailFirst;
     let year = 1940 + rng.below(86);
     let (month, day) = (1 + rng.below(12), 1 + rng.below(28));
+    // Under 18 on most of 2026's dates; e-mail-first people born in 2008 get a
+    // guardian too, since they are minors for an incident early in the year.
     let minor = year >= 2009;
-    let email = if rng.chance(85) {
+    let guarded = minor || (email_first && year >= 2008);
+    // `|` rather than `||`: every draw is still made, so a mixed file is the same
+    // as before the profiles existed.
+    let email = if rng.chance(85) | email_first {
         format!("person{i}@example.com")
     } else {
         String::new()
@@ -85,20 +106,21 @@ fn write_row(out: &mut impl Write, rng: &mut SplitMix, i: u64) -> std::io::Resul
     } else {
         String::new()
     };
-    let (guardian_name, guardian_email, guardian_phone) = if minor && rng.chance(70) {
-        let phone = if rng.chance(50) {
-            format!("+8180{:08}", rng.below(100_000_000))
+    let (guardian_name, guardian_email, guardian_phone) =
+        if guarded && (rng.chance(70) | email_first) {
+            let phone = if rng.chance(50) {
+                format!("+8180{:08}", rng.below(100_000_000))
+            } else {
+                String::new()
+            };
+            (
+                format!("Guardian {i}"),
+                format!("guardian{i}@example.com"),
+                phone,
+            )
         } else {
-            String::new()
+            (String::new(), String::new(), String::new())
         };
-        (
-            format!("Guardian {i}"),
-            format!("guardian{i}@example.com"),
-            phone,
-        )
-    } else {
-        (String::new(), String::new(), String::new())
-    };
     let push = if rng.chance(40) {
         format!("tok{:016x}", rng.next())
     } else {
@@ -114,7 +136,9 @@ fn write_row(out: &mut impl Write, rng: &mut SplitMix, i: u64) -> std::io::Resul
         "S{i:08},Person {i},{email},{phone},{},{},{year:04}-{month:02}-{day:02},{guardian_name},{guardian_email},{guardian_phone},{push},{address},{},{},{}",
         rng.pick(&LOCALES),
         rng.pick(&JURISDICTIONS),
-        rng.pick(&CHANNELS),
+        Some(rng.pick(&CHANNELS))
+            .filter(|_| !email_first)
+            .unwrap_or("email"),
         rng.subset(&SYSTEMS),
         rng.subset(&CATEGORIES),
     )
