@@ -5,8 +5,10 @@ use serde_json::{Map, Value};
 
 use crate::domain::{Channel, FieldError, Reader, SendWindow};
 
-/// How a tenant's notices are written and sent.
+/// How a tenant's notices are written and sent. Fields missing from a stored
+/// profile (written before they existed) read as their defaults.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct NoticeSettings {
     /// The locale whose text prevails (Cafetalk: `ja`); other languages point to it.
     pub authoritative_locale: Option<String>,
@@ -19,7 +21,6 @@ pub struct NoticeSettings {
     /// `Reply-To` of notice e-mails.
     pub reply_to: Option<String>,
     /// Local hours outside which messages on some channels wait; `None` sends at any hour.
-    #[serde(default)]
     pub send_window: Option<SendWindow>,
 }
 

@@ -198,13 +198,20 @@ pub fn require_by_slug(conn: &mut DbConnection, slug: &str) -> AppResult<TenantR
     find_by_slug(conn, slug)?.ok_or_else(|| AppError::NotFound(format!("tenant '{slug}'")))
 }
 
-/// The tenant's notice settings (defaults when none were set).
+/// The tenant's notice settings (defaults when none were set). Stored settings
+/// that no longer read (say, a time zone a later release dropped) are an error,
+/// never silently replaced by defaults that would ignore the tenant's choices.
 pub fn notice_settings(row: &TenantRow) -> AppResult<NoticeSettings> {
     let profile: serde_json::Value = from_json_text(&row.profile)?;
-    Ok(profile
-        .get("notices")
-        .and_then(|n| serde_json::from_value(n.clone()).ok())
-        .unwrap_or_default())
+    match profile.get("notices") {
+        None | Some(serde_json::Value::Null) => Ok(NoticeSettings::default()),
+        Some(stored) => serde_json::from_value(stored.clone()).map_err(|e| {
+            AppError::Unexpected(anyhow::anyhow!(
+                "the stored notice settings of tenant '{}' cannot be read: {e}",
+                row.slug
+            ))
+        }),
+    }
 }
 
 /// Validates and stores a profile `{establishments?, commitments?, closures?, notices?}`
@@ -269,5 +276,29 @@ mod tests {
         assert!(!is_slug("-x"));
         assert!(is_locale("zh-CN") && is_locale("ja") && is_locale("zh-Hant-TW"));
         assert!(!is_locale("Japanese") && !is_locale("zh_CN") && !is_locale(""));
+    }
+
+    fn row(profile: &str) -> TenantRow {
+        TenantRow {
+            id: "t".into(),
+            slug: "renji".into(),
+            name: "Renji".into(),
+            establishments: "[]".into(),
+            default_locale: "en".into(),
+            audit_seq: 0,
+            audit_head: GENESIS_HASH.into(),
+            created_at: now_micros(),
+            profile: profile.into(),
+        }
+    }
+
+    #[test]
+    fn unreadable_stored_notice_settings_are_an_error_not_defaults() {
+        assert!(notice_settings(&row("{}")).is_ok());
+        let window = r#"{"notices": {"send_window": {"start": "08:00", "end": "21:00", "time_zone": "Asia/Tokyo", "channels": ["sms"]}}}"#;
+        assert!(notice_settings(&row(window)).unwrap().send_window.is_some());
+        let gone = window.replace("Asia/Tokyo", "Mars/Olympus_Mons");
+        let err = notice_settings(&row(&gone)).unwrap_err().to_string();
+        assert!(err.contains("renji"), "{err}");
     }
 }
