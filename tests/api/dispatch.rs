@@ -422,22 +422,7 @@ async fn a_killed_worker_loses_nothing_and_duplicates_keep_their_message_id() {
         .collect();
     let rows: Vec<&str> = rows.iter().map(String::as_str).collect();
     let id = planned_incident(&app, &t, &rows, "support line").await;
-    let (_, dispatch) = app
-        .post(
-            &t.responder,
-            &format!("/api/v1/incidents/{id}/dispatches"),
-            &json!({}),
-        )
-        .await;
-    let d = dispatch["id"].as_str().unwrap().to_owned();
-    let (status, _) = app
-        .post(
-            &t.approver,
-            &format!("/api/v1/incidents/{id}/dispatches/{d}/approve"),
-            &json!({}),
-        )
-        .await;
-    assert_eq!(status, 200);
+    let d = approved_dispatch(&app, &t, &id).await;
 
     // Ten e-mails a second, so the kill lands mid-dispatch.
     let config = app.test_db.dir.path().join("breachline.toml");
