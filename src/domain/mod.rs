@@ -62,6 +62,7 @@ mod notice_item;
 mod role;
 mod scope;
 mod send_window;
+mod spreadsheet;
 mod subject;
 mod time;
 mod validation;
@@ -78,6 +79,7 @@ pub use scope::{
     channel_bits, parse_scope,
 };
 pub use send_window::SendWindow;
+pub use spreadsheet::spreadsheet_safe;
 pub use subject::{
     Subject, SubjectField, SubjectParser, categories_of_mask, category_mask, decode_systems,
     encode_systems, external_id,

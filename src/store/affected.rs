@@ -24,7 +24,7 @@ use crate::db::schema::{affected_sets, affected_subjects, incident_scopes, scope
 use crate::db::{DbConnection, MultiBackend};
 use crate::domain::{
     AffectedGroup, AffectedSummary, DataCategory, Scope, adult_born_on_or_before,
-    categories_of_mask, category_mask, channel_bits, format_instant, now_micros,
+    categories_of_mask, category_mask, channel_bits, format_instant, now_micros, spreadsheet_safe,
 };
 use crate::error::{AppError, AppResult};
 
@@ -627,9 +627,11 @@ impl AffectedRow {
         })
     }
 
-    /// One CSV line in [`CSV_HEADER`] order; sets are `;`-separated.
+    /// One CSV line in [`CSV_HEADER`] order; sets are `;`-separated, and names and
+    /// addresses (free text) cannot start a spreadsheet formula.
     pub fn csv_record(&self) -> [String; 15] {
         let text = |v: &Option<String>| v.clone().unwrap_or_default();
+        let free = |v: &Option<String>| spreadsheet_safe(v.as_deref().unwrap_or_default());
         let words = self
             .exposed()
             .iter()
@@ -637,17 +639,17 @@ impl AffectedRow {
             .collect::<Vec<_>>();
         [
             self.external_id.clone(),
-            text(&self.name),
+            free(&self.name),
             text(&self.email),
             text(&self.phone),
             text(&self.locale),
             text(&self.jurisdiction),
             self.minor.to_string(),
-            text(&self.guardian_name),
+            free(&self.guardian_name),
             text(&self.guardian_email),
             text(&self.guardian_phone),
             text(&self.push_token),
-            text(&self.postal_address),
+            free(&self.postal_address),
             text(&self.preferred_channel),
             words.join(";"),
             self.channel_words().join(";"),

@@ -335,7 +335,7 @@ async fn subject_ids_upload_csv_export_and_roles() {
     let rows = [
         "A,\"Ann, Jr\",,,,JP,,,,,,,,crm,contact",
         "B,Bob,,,,DE,,,,,,,,crm,",
-        "C,Cy,,,,CN,,,,,,,,crm,",
+        "C,=1+2,,+819012345678,,CN,,,,,,,,crm,",
     ];
     import_csv(&app, &t.admin, &rows, "").await;
     let id = incident(&app, &t.responder, "2026-03-01T10:00:00+09:00").await;
@@ -407,6 +407,10 @@ C
     let lines: Vec<&str> = text.lines().collect();
     assert!(lines[0].starts_with("external_id,name,email"), "{text}");
     assert_eq!(lines[1], "A,\"Ann, Jr\",,,,JP,false,,,,,,,contact,");
+    assert_eq!(
+        lines[2], "C,'=1+2,,+819012345678,,CN,false,,,,,,,,sms",
+        "a formula in a name is defused; a phone number is left alone"
+    );
     assert_eq!(lines.len(), 3, "{text}");
 
     let (status, summary) = app

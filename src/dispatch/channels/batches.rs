@@ -2,9 +2,10 @@
 
 use std::path::PathBuf;
 
-use super::files::{CsvLedger, file_stem, handed_off, spreadsheet_safe, write_atomically};
+use super::files::{CsvLedger, file_stem, handed_off, write_atomically};
 use super::{ChannelAdapter, Outcome, Outgoing, SendFuture, logged, required};
 use crate::domain::Channel;
+use crate::domain::spreadsheet_safe;
 
 /// The batch name used when an outgoing letter or call has none.
 const UNBATCHED: &str = "unbatched";

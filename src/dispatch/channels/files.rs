@@ -183,14 +183,6 @@ async fn append(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     file.flush().await
 }
 
-/// Neutralises a spreadsheet formula at the start of a free-text cell.
-pub(super) fn spreadsheet_safe(text: &str) -> String {
-    match text.chars().next() {
-        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{text}"),
-        _ => text.to_owned(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -202,12 +194,6 @@ mod tests {
         assert_eq!(file_stem("..."), "_");
         assert_eq!(file_stem(""), "_");
         assert_eq!(file_stem("a/b\\c d"), "a_b_c_d");
-    }
-
-    #[test]
-    fn formulas_are_defused_but_text_is_kept() {
-        assert_eq!(spreadsheet_safe("=HYPERLINK(\"x\")"), "'=HYPERLINK(\"x\")");
-        assert_eq!(spreadsheet_safe("1-2-3 Chiyoda"), "1-2-3 Chiyoda");
     }
 
     #[tokio::test]
