@@ -85,4 +85,4 @@ pub use subject::{
     encode_systems, external_id,
 };
 pub use time::{format_instant, now_micros, parse_instant};
-pub use validation::FieldError;
+pub use validation::{FieldError, is_locale};

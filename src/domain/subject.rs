@@ -324,7 +324,7 @@ fn phone(v: &str) -> Result<String, String> {
 }
 
 fn locale(v: &str) -> Result<String, String> {
-    if crate::store::tenants::is_locale(v) {
+    if crate::domain::is_locale(v) {
         Ok(v.to_owned())
     } else {
         Err("not a BCP 47 language tag such as ja, en, zh-CN".into())

@@ -24,3 +24,24 @@ impl std::fmt::Display for FieldError {
         write!(f, "{}: {}", self.field, self.reason)
     }
 }
+
+/// Whether `tag` looks like a BCP 47 language tag (`ja`, `zh-CN`, `zh-Hant-TW`).
+pub fn is_locale(tag: &str) -> bool {
+    let mut parts = tag.split('-');
+    let language_ok = parts
+        .next()
+        .is_some_and(|l| (2..=3).contains(&l.len()) && l.bytes().all(|b| b.is_ascii_lowercase()));
+    language_ok
+        && parts.all(|p| (2..=8).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_alphanumeric()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn locales_are_bcp47_shaped() {
+        assert!(is_locale("zh-CN") && is_locale("ja") && is_locale("zh-Hant-TW"));
+        assert!(!is_locale("Japanese") && !is_locale("zh_CN") && !is_locale(""));
+    }
+}

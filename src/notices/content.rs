@@ -91,7 +91,7 @@ fn given_locale(body: &Map<String, Value>, locale: &str) -> bool {
 
 fn parse_locale(locale: &str, value: &Value) -> Result<NoticeText, Vec<FieldError>> {
     let path = |field: &str| format!("locales.{locale}.{field}");
-    if !crate::store::tenants::is_locale(locale) {
+    if !crate::domain::is_locale(locale) {
         return Err(vec![FieldError::new(
             format!("locales.{locale}"),
             "not a BCP 47 tag such as en, ja, zh-CN",

@@ -83,7 +83,7 @@ impl NoticeSettings {
             r.reject("sms_max_segments", "must be between 1 and 10");
         }
         if let Some(l) = &settings.authoritative_locale
-            && !crate::store::tenants::is_locale(l)
+            && !crate::domain::is_locale(l)
         {
             r.reject("authoritative_locale", "not a BCP 47 tag such as ja or en");
         }

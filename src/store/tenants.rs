@@ -8,7 +8,7 @@ use super::{from_json_text, incidents, new_id, obligations, to_json_text};
 use crate::audit::GENESIS_HASH;
 use crate::db::DbConnection;
 use crate::db::schema::tenants;
-use crate::domain::{FieldError, Jurisdiction, format_instant, now_micros};
+use crate::domain::{FieldError, Jurisdiction, format_instant, is_locale, now_micros};
 use crate::error::{AppError, AppResult};
 use crate::notices::settings::NoticeSettings;
 use crate::regimes;
@@ -129,16 +129,6 @@ fn is_slug(s: &str) -> bool {
         && s.bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         && !s.starts_with('-')
-}
-
-/// Whether `tag` looks like a BCP 47 language tag (`ja`, `zh-CN`, `zh-Hant-TW`).
-pub fn is_locale(tag: &str) -> bool {
-    let mut parts = tag.split('-');
-    let language_ok = parts
-        .next()
-        .is_some_and(|l| (2..=3).contains(&l.len()) && l.bytes().all(|b| b.is_ascii_lowercase()));
-    language_ok
-        && parts.all(|p| (2..=8).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_alphanumeric()))
 }
 
 /// Inserts a tenant; a taken slug is a conflict.
@@ -270,12 +260,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn slugs_and_locales() {
+    fn slugs() {
         assert!(is_slug("jc-task"));
         assert!(!is_slug("JC"));
         assert!(!is_slug("-x"));
-        assert!(is_locale("zh-CN") && is_locale("ja") && is_locale("zh-Hant-TW"));
-        assert!(!is_locale("Japanese") && !is_locale("zh_CN") && !is_locale(""));
     }
 
     fn row(profile: &str) -> TenantRow {
