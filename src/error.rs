@@ -23,6 +23,9 @@ pub enum AppError {
     /// No valid credentials.
     #[error("authentication required: send Authorization: Bearer <token>")]
     Unauthorized,
+    /// A provider's callback whose signature does not verify (no token applies).
+    #[error("{0}")]
+    BadSignature(String),
     /// Authenticated, but the role does not allow the action.
     #[error("{0}")]
     Forbidden(String),
@@ -62,6 +65,7 @@ impl AppError {
             AppError::Validation(_) => "validation-error",
             AppError::Malformed(_) => "malformed-request",
             AppError::Unauthorized => "unauthorized",
+            AppError::BadSignature(_) => "bad-signature",
             AppError::Forbidden(_) => "forbidden",
             AppError::NotFound(_) => "not-found",
             AppError::Conflict(_) => "conflict",
@@ -76,6 +80,7 @@ impl AppError {
             AppError::Validation(_) => "Your request has invalid fields",
             AppError::Malformed(_) => "Your request could not be read",
             AppError::Unauthorized => "Authentication required",
+            AppError::BadSignature(_) => "Signature does not verify",
             AppError::Forbidden(_) => "Not allowed for your role",
             AppError::NotFound(_) => "Not found",
             AppError::Conflict(_) => "Conflict with the current state",
@@ -117,7 +122,7 @@ impl ResponseError for AppError {
         match self {
             AppError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::Malformed(_) => StatusCode::BAD_REQUEST,
-            AppError::Unauthorized => StatusCode::UNAUTHORIZED,
+            AppError::Unauthorized | AppError::BadSignature(_) => StatusCode::UNAUTHORIZED,
             AppError::Forbidden(_) => StatusCode::FORBIDDEN,
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
             AppError::Conflict(_) => StatusCode::CONFLICT,

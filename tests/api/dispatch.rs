@@ -526,6 +526,12 @@ async fn signed_receipts_mark_messages_delivered() {
     };
     let forged = post("sha256=00".into()).await.unwrap();
     assert_eq!(forged.status(), 401);
+    assert!(
+        !forged.headers().contains_key("www-authenticate"),
+        "providers sign receipts; no bearer token applies"
+    );
+    let problem: Value = forged.json().await.unwrap();
+    assert_eq!(problem["type"], "/problems/bad-signature", "{problem}");
     let genuine = post(webhook_signature(b"s3cret", body.as_bytes()))
         .await
         .unwrap();

@@ -49,7 +49,11 @@ async fn receive_receipt(
                 "receipts for {channel}/{provider}"
             )));
         }
-        Err(ReceiptError::BadSignature) => return Err(AppError::Unauthorized),
+        Err(ReceiptError::BadSignature) => {
+            return Err(AppError::BadSignature(format!(
+                "the {channel}/{provider} receipt's signature does not verify with the configured secret"
+            )));
+        }
         Err(ReceiptError::Malformed(why)) => return Err(AppError::Malformed(why)),
     };
     db.write(move |conn| record_receipt(conn, &receipt)).await?;
