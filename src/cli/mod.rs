@@ -67,9 +67,13 @@ enum BenchCommand {
     /// Send e-mail notices through the real plan, dispatch and worker path to a
     /// built-in SMTP sink; prints msgs/s.
     Dispatch {
-        /// People in the synthetic registry.
+        /// People in the synthetic registry (one e-mail each).
         #[arg(long, default_value_t = 100_000)]
         count: u64,
+        /// Workers sending side by side (on PostgreSQL they claim with SKIP LOCKED;
+        /// on SQLite their writes take turns).
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=64))]
+        workers: u16,
     },
     /// Render e-mail notices (subject, text, HTML) on one thread; prints notices/s.
     Render {
@@ -211,7 +215,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Obligations { input } => obligations(&input),
         Command::Bench(BenchCommand::Render { count }) => bench::render(count),
-        Command::Bench(BenchCommand::Dispatch { count }) => bench::dispatch(&settings, count),
+        Command::Bench(BenchCommand::Dispatch { count, workers }) => {
+            bench::dispatch(&settings, count, workers)
+        }
     }
 }
 
