@@ -11,6 +11,7 @@ macro_rules! with_backend {
         }
     };
 }
+pub(crate) use with_backend;
 
 pub mod affected;
 pub mod dispatches;
