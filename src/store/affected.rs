@@ -296,18 +296,20 @@ pub fn recompute(
     Ok(state)
 }
 
-/// Deletes the incident's superseded affected sets (every set but the
+/// Deletes the incident's superseded affected sets (those older than the
 /// current one); returns the rows removed. Safe to run at any time and more
 /// than once: a set left behind by an interrupted purge goes with the next.
+/// Only older ids count as superseded, so a recompute that commits while a
+/// purge runs (PostgreSQL) never loses the set it just wrote.
 pub fn purge_superseded(conn: &mut DbConnection, incident_id: &str) -> AppResult<usize> {
-    let current = current_set(conn, incident_id)?;
+    let Some(current) = current_set(conn, incident_id)? else {
+        return Ok(0);
+    };
     let stale: Vec<i64> = affected_sets::table
         .filter(affected_sets::incident_id.eq(incident_id))
+        .filter(affected_sets::id.lt(current))
         .select(affected_sets::id)
-        .load::<i64>(conn)?
-        .into_iter()
-        .filter(|id| Some(*id) != current)
-        .collect();
+        .load::<i64>(conn)?;
     if stale.is_empty() {
         return Ok(0);
     }
