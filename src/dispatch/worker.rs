@@ -476,7 +476,7 @@ fn record(
         recorded.push((attempt, entry));
     }
     insert_ledger_lines(conn, &recorded, now)?;
-    set_states(conn, &recorded)?;
+    set_states(conn, &recorded, now)?;
     for dispatch_id in touched {
         complete_if_done(conn, &dispatch_id)?;
     }
@@ -509,7 +509,11 @@ fn insert_ledger_lines(
 
 /// Sets `sent` / `handed_off` on the people of recorded attempts, one statement
 /// per dispatch and state.
-fn set_states(conn: &mut DbConnection, recorded: &[(Attempt, LedgerEntry)]) -> AppResult<()> {
+fn set_states(
+    conn: &mut DbConnection,
+    recorded: &[(Attempt, LedgerEntry)],
+    now: NaiveDateTime,
+) -> AppResult<()> {
     let mut groups: HashMap<(&str, &str), Vec<&str>> = HashMap::new();
     for (attempt, entry) in recorded {
         if matches!(entry.status, "sent" | "handed_off") {
@@ -520,7 +524,6 @@ fn set_states(conn: &mut DbConnection, recorded: &[(Attempt, LedgerEntry)]) -> A
                 .push(claimed.external_id.as_str());
         }
     }
-    let now = now_micros();
     for ((dispatch_id, state), people) in groups {
         for chunk in people.chunks(1_000) {
             diesel::update(

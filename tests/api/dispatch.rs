@@ -496,22 +496,7 @@ async fn signed_receipts_mark_messages_delivered() {
         "support line",
     )
     .await;
-    let (_, dispatch) = app
-        .post(
-            &t.responder,
-            &format!("/api/v1/incidents/{id}/dispatches"),
-            &json!({}),
-        )
-        .await;
-    let d = dispatch["id"].as_str().unwrap().to_owned();
-    let (status, _) = app
-        .post(
-            &t.approver,
-            &format!("/api/v1/incidents/{id}/dispatches/{d}/approve"),
-            &json!({}),
-        )
-        .await;
-    assert_eq!(status, 200);
+    let d = approved_dispatch(&app, &t, &id).await;
     drain(&worker(&app, &env)).await;
     assert_eq!(sms.requests().len(), 1);
 
