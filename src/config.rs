@@ -7,7 +7,7 @@
 //! | `BREACHLINE_BIND` | `http.bind` | `127.0.0.1:8080` |
 //! | `BREACHLINE_DATA_DIR` | `data_dir` | `./data` |
 //! | `BREACHLINE_PUBLIC_URL` | `http.public_url`: base of links in notices | `http://<bind>` |
-//! | `BREACHLINE_WORKER_BATCH` / `_CONCURRENCY` / `_LEASE_SECS` | dispatch worker | 200 / 32 / 300 |
+//! | `BREACHLINE_WORKER_BATCH` / `_CONCURRENCY` / `_LEASE_SECS` / `_GRACE_SECS` | dispatch worker | 200 / 32 / 60 / 10 |
 //! | `BREACHLINE_TEMPLATES_DIR` | tenants' own notice templates, `<dir>/<slug>/notices/…` | none |
 //! | `BREACHLINE_LOG_FORMAT` | `log.format` (`pretty` or `json`) | `pretty` |
 //! | `BREACHLINE_IMPORT_MAX_BYTES` | `import.max_bytes` (largest uploaded import file) | 1 GiB |
@@ -52,8 +52,11 @@ pub struct WorkerSettings {
     pub batch: i64,
     /// Sends in flight at once.
     pub concurrency: usize,
-    /// Seconds after which a claimed row whose worker went silent is sent again.
+    /// Seconds after which a claimed row whose worker went silent is sent again
+    /// (a live worker renews its leases every third of this).
     pub lease_secs: u64,
+    /// Seconds a stopping worker waits for sends in flight before it lets go of them.
+    pub grace_secs: u64,
 }
 
 /// Bulk-upload settings.
@@ -303,7 +306,8 @@ impl Settings {
             worker: WorkerSettings {
                 batch: number(&env, "BREACHLINE_WORKER_BATCH", 200)?,
                 concurrency: number(&env, "BREACHLINE_WORKER_CONCURRENCY", 32)?,
-                lease_secs: number(&env, "BREACHLINE_WORKER_LEASE_SECS", 300)?,
+                lease_secs: number(&env, "BREACHLINE_WORKER_LEASE_SECS", 60)?,
+                grace_secs: number(&env, "BREACHLINE_WORKER_GRACE_SECS", 10)?,
             },
         })
     }

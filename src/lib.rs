@@ -5,6 +5,7 @@
 pub mod audit;
 pub mod calendar;
 pub mod cli;
+pub mod compose;
 pub mod config;
 pub mod db;
 pub mod dispatch;

@@ -31,7 +31,7 @@ pub fn serve(settings: &Settings) -> anyhow::Result<ExitCode> {
 pub fn worker(settings: &Settings) -> anyhow::Result<ExitCode> {
     actix_web::rt::System::new().block_on(async {
         let db = Db::connect(&settings.database)?;
-        let service = std::sync::Arc::new(crate::store::plans::NoticeService::new(
+        let service = std::sync::Arc::new(crate::compose::NoticeService::new(
             settings.http.public_url.clone(),
             settings.templates_dir.clone(),
         )?);

@@ -3,6 +3,7 @@
 
 mod admin;
 mod bench;
+mod bench_dispatch;
 pub(crate) mod subjects;
 
 use std::path::PathBuf;
@@ -64,17 +65,29 @@ enum BenchCommand {
         #[arg(long, default_value_t = 1_000_000)]
         count: u64,
     },
-    /// Send e-mail notices through the real plan, dispatch and worker path to a
-    /// built-in SMTP sink; prints msgs/s.
+    /// Send e-mail notices through the real plan, dispatch and production worker
+    /// loop to an SMTP server in another process, beside a minimal sender to the same
+    /// server; prints both rates and their ratio.
     Dispatch {
         /// People in the synthetic registry (one e-mail each).
-        #[arg(long, default_value_t = 100_000)]
+        #[arg(long, default_value_t = 20_000)]
         count: u64,
         /// Workers sending side by side (on PostgreSQL they claim with SKIP LOCKED;
         /// on SQLite their writes take turns).
         #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=64))]
         workers: u16,
+        /// An SMTP server to send to (host:port, no TLS); default: `bench smtp-sink`
+        /// started as a process of its own.
+        #[arg(long, value_name = "HOST:PORT")]
+        smtp: Option<String>,
+        /// E-mails per second the worker may send (raised so the limit is not what is
+        /// measured).
+        #[arg(long, default_value_t = 100_000.0)]
+        rate: f64,
     },
+    /// A local SMTP server that accepts and counts messages: prints its port, and
+    /// the count when standard input closes (used by `bench dispatch`).
+    SmtpSink,
     /// Render e-mail notices (subject, text, HTML) on one thread; prints notices/s.
     Render {
         /// How many notices.
@@ -180,6 +193,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match &cli.command {
         Command::Obligations { input } => return obligations(input),
         Command::Bench(BenchCommand::Render { count }) => return bench::render(*count),
+        Command::Bench(BenchCommand::SmtpSink) => return bench_dispatch::smtp_sink(),
         _ => {}
     }
     let settings = Settings::load(cli.config.as_deref())?;
@@ -215,9 +229,21 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Obligations { input } => obligations(&input),
         Command::Bench(BenchCommand::Render { count }) => bench::render(count),
-        Command::Bench(BenchCommand::Dispatch { count, workers }) => {
-            bench::dispatch(&settings, count, workers)
-        }
+        Command::Bench(BenchCommand::Dispatch {
+            count,
+            workers,
+            smtp,
+            rate,
+        }) => bench_dispatch::dispatch(
+            &settings,
+            bench_dispatch::DispatchBench {
+                count,
+                workers,
+                smtp,
+                rate,
+            },
+        ),
+        Command::Bench(BenchCommand::SmtpSink) => bench_dispatch::smtp_sink(),
     }
 }
 

@@ -104,6 +104,7 @@ diesel::table! {
         resolved_by -> Nullable<Text>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        status_note -> Nullable<Text>,
     }
 }
 
@@ -150,6 +151,7 @@ diesel::table! {
         channels -> Text,
         postal_address -> Nullable<Text>,
         unreachable -> Bool,
+        wanted_locale -> Nullable<Text>,
     }
 }
 
@@ -168,6 +170,9 @@ diesel::table! {
         approved_by -> Nullable<Text>,
         approved_at -> Nullable<Timestamp>,
         completed_at -> Nullable<Timestamp>,
+        warnings -> Text,
+        cancelled_by -> Nullable<Text>,
+        cancelled_at -> Nullable<Timestamp>,
     }
 }
 
@@ -186,6 +191,8 @@ diesel::table! {
         state -> Text,
         link_token_hash -> Nullable<Text>,
         updated_at -> Timestamp,
+        wanted_locale -> Nullable<Text>,
+        covered_by -> Nullable<Text>,
     }
 }
 
@@ -208,6 +215,7 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         receipt_due_at -> Nullable<Timestamp>,
+        send_window -> Text,
     }
 }
 
@@ -223,6 +231,17 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    relay_pauses (relay) {
+        relay -> Text,
+        channel -> Text,
+        paused_since -> Timestamp,
+        paused_until -> Timestamp,
+        reason -> Text,
+        updated_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(api_tokens -> tenants (tenant_id));
 diesel::joinable!(incidents -> tenants (tenant_id));
 diesel::joinable!(timeline_entries -> incidents (incident_id));
@@ -232,6 +251,7 @@ diesel::joinable!(obligations -> incidents (incident_id));
 diesel::allow_tables_to_appear_in_same_query!(
     notice_plans,
     plan_entries,
+    relay_pauses,
     dispatches,
     dispatch_recipients,
     outbox,
@@ -267,6 +287,8 @@ diesel::table! {
         content_hash -> BigInt,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        guardian_push_token -> Nullable<Text>,
+        guardian_postal_address -> Nullable<Text>,
     }
 }
 
@@ -319,5 +341,7 @@ diesel::table! {
         preferred_channel -> Nullable<Text>,
         exposed_categories -> BigInt,
         channels -> Integer,
+        guardian_push_token -> Nullable<Text>,
+        guardian_postal_address -> Nullable<Text>,
     }
 }

@@ -1,13 +1,16 @@
-//! Delivery policy: exponential backoff with jitter for transient failures, and what
-//! the worker does next after each outcome.
+//! Delivery policy: exponential backoff with jitter for a person's transient
+//! failures, relay-wide failures that spend nobody's attempts, and a retry window in
+//! time after which a person moves to their next channel whatever the relay does.
 
 use std::time::Duration;
 
+use chrono::NaiveDateTime;
 use rand::Rng;
 
 use super::channels::Outcome;
 use super::settings::ChannelSettings;
 use crate::domain::Channel;
+use crate::store::delivery::Disposition;
 
 /// How one channel retries transient failures.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -18,6 +21,8 @@ pub struct RetryPolicy {
     pub base: Duration,
     /// Longest delay between two attempts.
     pub cap: Duration,
+    /// How long a person may wait on one channel before moving to the next.
+    pub window: Duration,
 }
 
 impl RetryPolicy {
@@ -28,6 +33,7 @@ impl RetryPolicy {
             max_attempts: limits.max_attempts,
             base: limits.base,
             cap: limits.cap,
+            window: limits.window,
         }
     }
 
@@ -57,30 +63,76 @@ impl RetryPolicy {
     }
 }
 
-/// What the worker does after one attempt.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Decision {
-    /// Done: record `sent` (wait for a receipt if the adapter has them) or `handed_off`.
-    Done,
-    /// Try the same channel again after this delay.
-    RetryAfter(Duration),
-    /// Give up on this channel and move the person to their next one.
-    NextChannel(String),
+/// What one send came to, with what the worker knows beside the outcome.
+#[derive(Debug, Clone)]
+pub struct SendReport<'a> {
+    /// What the adapter said.
+    pub outcome: &'a Outcome,
+    /// Who carried it.
+    pub provider: &'a str,
+    /// Attempts so far on this channel, this one included.
+    pub attempt: u32,
+    /// When the person was queued on this channel.
+    pub queued_at: NaiveDateTime,
+    /// How long to wait for a receipt, when the provider sends them.
+    pub receipt_window: Option<Duration>,
+    /// Until when the relay is paused, after a relay-wide failure.
+    pub relay_paused_until: Option<NaiveDateTime>,
 }
 
-/// The decision after `outcome` of attempt number `attempt` (1 = the first).
-pub fn decide(
-    outcome: &Outcome,
-    attempt: u32,
+/// How a send is recorded: sent, handed off, retried (the person's failure, the
+/// attempt counts), deferred (the relay's failure, it does not), or failed for good
+/// — a permanent refusal, the attempts spent, or the retry window passed.
+pub fn dispose(
+    report: &SendReport<'_>,
     policy: &RetryPolicy,
+    now: NaiveDateTime,
     rng: &mut impl Rng,
-) -> Decision {
-    match outcome {
-        Outcome::Sent { .. } | Outcome::HandedOff { .. } => Decision::Done,
-        Outcome::Permanent(why) => Decision::NextChannel(why.clone()),
-        Outcome::Transient(why) => match policy.next_delay(attempt, rng) {
-            Some(delay) => Decision::RetryAfter(delay),
-            None => Decision::NextChannel(format!("gave up after {attempt} attempts: {why}")),
+) -> Disposition {
+    let provider = report.provider.to_owned();
+    let after = |d: Duration| now + chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX);
+    let window = chrono::Duration::from_std(policy.window).unwrap_or(chrono::Duration::MAX);
+    let window_passed = now - report.queued_at >= window;
+    let gave_up = |why: &str| Disposition::Failed {
+        provider: provider.clone(),
+        detail: format!(
+            "gave up after the channel's retry window of {} h: {why}",
+            policy.window.as_secs() / 3600
+        ),
+    };
+    match report.outcome {
+        Outcome::Sent { provider_id } => Disposition::Sent {
+            provider,
+            provider_id: provider_id.clone(),
+            receipt_due_at: report.receipt_window.map(after),
+        },
+        Outcome::HandedOff { location } => Disposition::HandedOff {
+            provider,
+            location: location.clone(),
+        },
+        Outcome::Permanent(why) => Disposition::Failed {
+            provider,
+            detail: format!("permanent: {why}"),
+        },
+        Outcome::Transient(why) if window_passed => gave_up(why),
+        Outcome::Transient(why) => match policy.next_delay(report.attempt, rng) {
+            Some(delay) => Disposition::Retry {
+                provider,
+                run_at: after(delay),
+                detail: format!("transient: {why}"),
+            },
+            None => Disposition::Failed {
+                provider,
+                detail: format!("gave up after {} attempts: {why}", report.attempt),
+            },
+        },
+        Outcome::RelayDown(why) if window_passed => gave_up(why),
+        Outcome::RelayDown(why) => Disposition::RelayDeferred {
+            provider,
+            run_at: report
+                .relay_paused_until
+                .unwrap_or_else(|| after(Duration::from_secs(1))),
+            detail: format!("relay: {why}"),
         },
     }
 }
@@ -96,6 +148,7 @@ mod tests {
             max_attempts: 6,
             base: Duration::from_secs(10),
             cap: Duration::from_secs(60),
+            window: Duration::from_secs(3600),
         }
     }
 
@@ -137,25 +190,67 @@ mod tests {
         assert!(long.next_delay(200, &mut rng).unwrap() <= p.cap);
     }
 
+    fn report<'a>(outcome: &'a Outcome, attempt: u32, queued_secs_ago: i64) -> SendReport<'a> {
+        SendReport {
+            outcome,
+            provider: "smtp",
+            attempt,
+            queued_at: now() - chrono::Duration::seconds(queued_secs_ago),
+            receipt_window: None,
+            relay_paused_until: Some(now() + chrono::Duration::seconds(4)),
+        }
+    }
+
+    fn now() -> NaiveDateTime {
+        chrono::DateTime::from_timestamp(1_700_000_000, 0)
+            .unwrap()
+            .naive_utc()
+    }
+
     #[test]
-    fn decisions_follow_the_outcome() {
+    fn dispositions_follow_the_outcome() {
         let mut rng = StdRng::seed_from_u64(5);
         let p = policy();
         let sent = Outcome::Sent { provider_id: None };
-        assert_eq!(decide(&sent, 1, &p, &mut rng), Decision::Done);
+        assert!(matches!(
+            dispose(&report(&sent, 1, 0), &p, now(), &mut rng),
+            Disposition::Sent { .. }
+        ));
         let bounced = Outcome::Permanent("smtp 550".into());
-        assert_eq!(
-            decide(&bounced, 1, &p, &mut rng),
-            Decision::NextChannel("smtp 550".into())
-        );
+        assert!(matches!(
+            dispose(&report(&bounced, 1, 0), &p, now(), &mut rng),
+            Disposition::Failed { detail, .. } if detail.contains("550")
+        ));
         let later = Outcome::Transient("smtp 450".into());
         assert!(matches!(
-            decide(&later, 1, &p, &mut rng),
-            Decision::RetryAfter(_)
+            dispose(&report(&later, 1, 0), &p, now(), &mut rng),
+            Disposition::Retry { .. }
         ));
-        assert!(
-            matches!(decide(&later, 6, &p, &mut rng), Decision::NextChannel(why) if why.contains("6 attempts"))
+        assert!(matches!(
+            dispose(&report(&later, 6, 0), &p, now(), &mut rng),
+            Disposition::Failed { detail, .. } if detail.contains("6 attempts")
+        ));
+    }
+
+    #[test]
+    fn relay_failures_spend_no_attempts_until_the_window_passes() {
+        let mut rng = StdRng::seed_from_u64(5);
+        let p = policy();
+        let down = Outcome::RelayDown("smtp 421".into());
+        let d = dispose(&report(&down, 50, 3599), &p, now(), &mut rng);
+        assert_eq!(
+            d,
+            Disposition::RelayDeferred {
+                provider: "smtp".into(),
+                run_at: now() + chrono::Duration::seconds(4),
+                detail: "relay: smtp 421".into(),
+            },
+            "even the 50th relay failure is not the person's"
         );
+        assert!(matches!(
+            dispose(&report(&down, 1, 3600), &p, now(), &mut rng),
+            Disposition::Failed { detail, .. } if detail.contains("retry window of 1 h")
+        ));
     }
 
     #[test]

@@ -14,44 +14,13 @@ use serde::Deserialize;
 
 use super::settings::ChannelSettings;
 use crate::domain::Channel;
+pub use crate::domain::{MessageRef, Receipt, ReceiptStatus};
 
 /// The header carrying our webhook signature, on requests we send and receipts we take.
 pub const SIGNATURE_HEADER: &str = "X-Breachline-Signature";
 
 /// The header carrying Twilio's signature.
 pub const TWILIO_SIGNATURE_HEADER: &str = "X-Twilio-Signature";
-
-/// Which message a receipt is about.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum MessageRef {
-    /// The provider's id, as returned in [`super::channels::Outcome::Sent`].
-    ProviderId(String),
-    /// Our `message_id`.
-    MessageId(String),
-}
-
-/// The final word on a message.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ReceiptStatus {
-    /// It reached the person.
-    Delivered,
-    /// The recipient cannot be reached this way (hard bounce, unknown number):
-    /// move the person to their next channel.
-    Bounced,
-    /// The provider gave up for another reason.
-    Failed,
-}
-
-/// A verified delivery receipt.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Receipt {
-    /// The message it is about.
-    pub message_ref: MessageRef,
-    /// What happened.
-    pub status: ReceiptStatus,
-    /// The provider's error code or note, if any.
-    pub detail: Option<String>,
-}
 
 /// Why a receipt was not accepted.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]

@@ -29,8 +29,13 @@ pub struct ChannelSettings {
     pub retry: PerChannel<RetryLimits>,
     /// Whole-request timeout for HTTP providers.
     pub http_timeout: Duration,
-    /// Timeout of each SMTP command.
+    /// Timeout of each SMTP stage (connect and greeting, each command, the data).
     pub smtp_timeout: Duration,
+    /// Deadline of a whole SMTP send, from connecting to the relay's last answer.
+    pub smtp_send_timeout: Duration,
+    /// Longest pause of a relay after relay-wide failures (the pause doubles from
+    /// one second up to this).
+    pub relay_pause_max: Duration,
 }
 
 /// One value per channel.
@@ -70,6 +75,9 @@ pub struct RetryLimits {
     pub base: Duration,
     /// Longest delay between two attempts.
     pub cap: Duration,
+    /// How long a person may wait on this channel, however the relay fares, before
+    /// they move to their next channel (counted from when they were queued on it).
+    pub window: Duration,
 }
 
 /// E-mail settings.
@@ -252,6 +260,8 @@ pub struct PushSettings {
 pub(crate) struct FileChannels {
     http_timeout_secs: Option<u64>,
     smtp_timeout_secs: Option<u64>,
+    smtp_send_timeout_secs: Option<u64>,
+    relay_pause_max_secs: Option<u64>,
     #[serde(default)]
     email: FileEmail,
     #[serde(default)]
@@ -326,6 +336,7 @@ struct FileRetry {
     max_attempts: Option<u32>,
     base_secs: Option<u64>,
     cap_secs: Option<u64>,
+    window_secs: Option<u64>,
 }
 
 /// Built-in sends per second.
@@ -337,21 +348,28 @@ const DEFAULT_RATES: PerChannel<f64> = PerChannel {
     phone: 100.0,
 };
 
-const fn limits(max_attempts: u32, base_secs: u64, cap_secs: u64) -> RetryLimits {
+const fn limits(
+    max_attempts: u32,
+    base_secs: u64,
+    cap_secs: u64,
+    window_hours: u64,
+) -> RetryLimits {
     RetryLimits {
         max_attempts,
         base: Duration::from_secs(base_secs),
         cap: Duration::from_secs(cap_secs),
+        window: Duration::from_secs(window_hours * 3600),
     }
 }
 
-/// Built-in retry limits: e-mail retries longest, files hardly need it.
+/// Built-in retry limits: e-mail retries longest, files hardly need it. The window
+/// bounds how long a relay outage may hold a person on one channel.
 const DEFAULT_RETRY: PerChannel<RetryLimits> = PerChannel {
-    email: limits(8, 60, 2 * 3600),
-    sms: limits(6, 30, 1800),
-    push: limits(6, 30, 1800),
-    letter: limits(3, 300, 3600),
-    phone: limits(3, 300, 3600),
+    email: limits(8, 60, 2 * 3600, 24),
+    sms: limits(6, 30, 1800, 12),
+    push: limits(6, 30, 1800, 12),
+    letter: limits(3, 300, 3600, 72),
+    phone: limits(3, 300, 3600, 72),
 };
 
 /// Built-in wait for a delivery receipt: a day, then the next channel.
@@ -370,7 +388,54 @@ impl ChannelSettings {
             retry: load_retry(file.retry)?,
             http_timeout: positive_secs(file.http_timeout_secs, 10, "channels.http_timeout_secs")?,
             smtp_timeout: positive_secs(file.smtp_timeout_secs, 30, "channels.smtp_timeout_secs")?,
+            smtp_send_timeout: positive_secs(
+                file.smtp_send_timeout_secs,
+                120,
+                "channels.smtp_send_timeout_secs",
+            )?,
+            relay_pause_max: positive_secs(
+                file.relay_pause_max_secs,
+                60,
+                "channels.relay_pause_max_secs",
+            )?,
         })
+    }
+
+    /// The relay that carries `channel` for the tenant with this slug, as a key
+    /// without credentials (`smtp://host:port`, `twilio`, `file:sms`, …): one
+    /// circuit breaker per key.
+    pub fn relay_key(&self, tenant_slug: &str, channel: Channel) -> String {
+        let url_host = |url: &Option<String>| {
+            url.as_deref()
+                .and_then(|u| reqwest::Url::parse(u).ok())
+                .and_then(|u| u.host_str().map(str::to_owned))
+                .unwrap_or_default()
+        };
+        match channel {
+            Channel::Email => {
+                let relay = self
+                    .email
+                    .tenant_relays
+                    .get(tenant_slug)
+                    .or(self.email.smtp_url.as_ref());
+                match relay {
+                    Some(url) => format!("smtp://{}:{}", url.host, url.port),
+                    None => "file:email".into(),
+                }
+            }
+            Channel::Sms => match self.sms.provider {
+                SmsProvider::File => "file:sms".into(),
+                SmsProvider::Twilio => format!("twilio:{}", url_host(&self.sms.url)),
+                SmsProvider::Webhook => format!("webhook:{}", url_host(&self.sms.url)),
+            },
+            Channel::Push => match self.push.provider {
+                PushProvider::File => "file:push".into(),
+                PushProvider::Fcm => format!("fcm:{}", url_host(&self.push.url)),
+                PushProvider::Webhook => format!("webhook:{}", url_host(&self.push.url)),
+            },
+            Channel::Letter => "print".into(),
+            Channel::Phone => "callcentre".into(),
+        }
     }
 
     /// How long a message sent on `channel` by a provider that sends receipts may go
@@ -567,9 +632,9 @@ fn load_retry(file: FilePerChannel<FileRetry>) -> anyhow::Result<PerChannel<Retr
     };
     for channel in Channel::ALL {
         let r = retry.get(*channel);
-        if r.max_attempts == 0 || r.base.is_zero() || r.cap < r.base {
+        if r.max_attempts == 0 || r.base.is_zero() || r.cap < r.base || r.window.is_zero() {
             bail!(
-                "channels.retry.{channel}: need max_attempts >= 1, base_secs >= 1 and cap_secs >= base_secs"
+                "channels.retry.{channel}: need max_attempts >= 1, base_secs >= 1, cap_secs >= base_secs and window_secs >= 1"
             );
         }
     }
@@ -582,6 +647,7 @@ fn merge_retry(file: Option<FileRetry>, default: RetryLimits) -> RetryLimits {
         max_attempts: f.max_attempts.unwrap_or(default.max_attempts),
         base: f.base_secs.map_or(default.base, Duration::from_secs),
         cap: f.cap_secs.map_or(default.cap, Duration::from_secs),
+        window: f.window_secs.map_or(default.window, Duration::from_secs),
     }
 }
 

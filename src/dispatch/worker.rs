@@ -1,40 +1,40 @@
-//! The worker: claims due outbox rows with a lease, renders and sends each with no
-//! transaction open, then records every outcome in one transaction — retries with
-//! backoff, moves people to their next channel, marks the unreachable for the
-//! bulletin, and completes dispatches. A killed worker's leases expire and its
-//! rows are sent again with the same `Message-ID`, so nothing is lost.
+//! The worker: a continuous pipeline of claim → compose → send with a deadline →
+//! record. Each part runs on its own:
 //!
-//! Rows for a channel the tenant's send window holds back go back to the queue until
-//! the window opens, uncounted. Each round also fails sent messages whose delivery
-//! receipt is overdue (the channel's receipt timeout) and moves their people on.
+//! - the **feeder** claims due outbox rows ahead of the senders (a lease each),
+//!   composes their messages, and holds back rows the tenant's send window closes;
+//! - **senders** (at most `concurrency` unrecorded sends at once) take messages in
+//!   order, wait for their channel's rate, skip a paused relay, and send;
+//! - the **recorder** writes results as they come, a group at most every 100 ms, in
+//!   one transaction; a send's slot is freed only when its result is committed, so
+//!   a crash re-sends at most `concurrency` messages (with the same `Message-ID`);
+//! - **upkeep** renews the leases of rows still held, takes back any worker's
+//!   expired leases, and fails sent messages whose delivery receipt is overdue.
+//!
+//! Stopping is bounded: no more claims, untried rows go back to the queue at once,
+//! sends in flight get the grace period, then their rows go back too.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use chrono::NaiveDateTime;
-use diesel::prelude::*;
-use futures_util::StreamExt;
-use serde_json::json;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, watch};
+use tokio::task::JoinSet;
 
-use super::channels::{Adapters, Outcome, Outgoing};
-use super::policy::{Decision, RetryPolicy, decide};
+use super::channels::{Adapters, Outcome, Outgoing, Sender};
+use super::policy::{RetryPolicy, SendReport, dispose};
 use super::rate::RateLimits;
+use super::relay::{Admission, RelayChange, RelayHealth};
 use super::settings::ChannelSettings;
-use crate::audit::{self, AuditEvent};
-use crate::db::schema::{
-    affected_subjects, delivery_attempts, dispatch_recipients, obligations, outbox,
-};
-use crate::db::{Db, DbConnection};
-use crate::domain::{Channel, SendWindow, categories_of_mask, now_micros};
-use crate::error::{AppError, AppResult};
-use crate::notices::Audience;
-use crate::notices::plan::Route;
-use crate::notices::render::Person;
-use crate::store::dispatches::{self, DispatchRow, NewOutboxRow};
-use crate::store::outbox::{self as queue, Claimed};
-use crate::store::plans::{IncidentNotices, NoticeService};
-use crate::store::{from_json_text, new_id};
+use crate::compose::NoticeService;
+use crate::compose::dispatch::DispatchMessages;
+use crate::db::Db;
+use crate::domain::{WindowHold, now_micros};
+use crate::error::AppResult;
+use crate::store::delivery::{self, Disposition};
+use crate::store::outbox::{self as queue, Claimed, PutBack};
+use crate::store::{new_id, relays};
 
 /// How a worker behaves.
 #[derive(Debug, Clone)]
@@ -43,12 +43,16 @@ pub struct WorkerOptions {
     pub name: String,
     /// Rows claimed at a time.
     pub batch: i64,
-    /// Sends in flight at once.
+    /// Sends not yet recorded, at most.
     pub concurrency: usize,
     /// A lease older than this is taken to belong to a dead worker.
     pub lease: Duration,
+    /// How long a stopping worker waits for sends in flight.
+    pub grace: Duration,
     /// Pause when there is nothing to do.
     pub idle: Duration,
+    /// Longest wait before results are committed.
+    pub flush_every: Duration,
 }
 
 impl WorkerOptions {
@@ -57,9 +61,11 @@ impl WorkerOptions {
         Self {
             name: format!("worker-{}-{}", std::process::id(), &new_id()[24..]),
             batch: s.batch,
-            concurrency: s.concurrency,
+            concurrency: s.concurrency.max(1),
             lease: Duration::from_secs(s.lease_secs),
+            grace: Duration::from_secs(s.grace_secs),
             idle: Duration::from_millis(500),
+            flush_every: Duration::from_millis(100),
         }
     }
 }
@@ -69,68 +75,41 @@ pub struct Worker {
     db: Db,
     service: Arc<NoticeService>,
     adapters: Arc<Adapters>,
-    rates: Arc<RateLimits>,
+    rates: RateLimits,
+    relays: RelayHealth,
     channels: ChannelSettings,
     options: WorkerOptions,
+    /// Rows claimed and not yet recorded (their leases are renewed).
+    held: Mutex<HashSet<String>>,
 }
 
-/// One claimed row ready to send (`None` when it could not be rendered).
+/// One claimed row, composed.
 struct Job {
     claimed: Claimed,
-    message: Option<Outgoing>,
-    /// The tenant's slug, which picks its own SMTP relay if it has one.
+    /// The message, or why it could not be composed.
+    message: Result<Outgoing, String>,
+    /// The tenant's slug (it picks the tenant's own relay).
     tenant: Arc<str>,
 }
 
-/// A claimed batch: rows to send, and rows held back until the tenant's send window
-/// opens.
-#[derive(Default)]
-struct Prepared {
-    jobs: Vec<Job>,
-    deferred: Vec<(Claimed, NaiveDateTime)>,
-}
-
-/// What one send came to, for recording.
-struct Attempt {
+/// What became of one job, waiting to be recorded; `_slot` frees the sender's slot
+/// when the result is committed.
+struct Done {
     claimed: Claimed,
-    outcome: Outcome,
-    provider: String,
-    /// How long to wait for a delivery receipt, when the provider sends them.
-    receipt_window: Option<Duration>,
+    result: SendResult,
+    _slot: Option<OwnedSemaphorePermit>,
 }
 
-/// A line of the ledger (`delivery_attempts`).
-#[derive(Insertable)]
-#[diesel(table_name = delivery_attempts, treat_none_as_default_value = false)]
-struct NewAttempt<'a> {
-    id: String,
-    outbox_id: &'a str,
-    at: NaiveDateTime,
-    result: &'a str,
-    provider: Option<&'a str>,
-    provider_id: Option<&'a str>,
-    detail: Option<&'a str>,
-}
-
-impl<'a> NewAttempt<'a> {
-    fn new(outbox_id: &'a str, at: NaiveDateTime, result: &'a str) -> Self {
-        Self {
-            id: new_id(),
-            outbox_id,
-            at,
-            result,
-            provider: None,
-            provider_id: None,
-            detail: None,
-        }
-    }
-
-    fn insert(self, conn: &mut DbConnection) -> AppResult<()> {
-        diesel::insert_into(delivery_attempts::table)
-            .values(&self)
-            .execute(conn)?;
-        Ok(())
-    }
+enum SendResult {
+    /// The adapter was called.
+    Sent {
+        outcome: Outcome,
+        provider: String,
+        receipt_window: Option<Duration>,
+        relay_paused_until: Option<NaiveDateTime>,
+    },
+    /// Not tried: put back until then (a paused relay, a message we could not compose).
+    Untried(NaiveDateTime, PutBack),
 }
 
 impl Worker {
@@ -142,135 +121,482 @@ impl Worker {
         channels: ChannelSettings,
         options: WorkerOptions,
     ) -> Self {
-        let rates = Arc::new(RateLimits::new(&channels.rates));
         Self {
+            rates: RateLimits::new(&channels.rates),
+            relays: RelayHealth::new(channels.relay_pause_max),
             db,
             service,
             adapters,
-            rates,
             channels,
             options,
+            held: Mutex::new(HashSet::new()),
         }
     }
 
-    /// Works until `stop` turns true; the batch in flight is sent and recorded first,
-    /// so a graceful stop leaves no row claimed (a killed worker's leases expire).
-    pub async fn run(self, mut stop: tokio::sync::watch::Receiver<bool>) {
-        tracing::info!(worker = %self.options.name, "dispatch worker started");
+    /// Works until `stop` turns true, then stops within the grace period.
+    pub async fn run(self, stop: watch::Receiver<bool>) {
+        let name = self.options.name.clone();
+        tracing::info!(worker = %name, "dispatch worker started");
+        let me = Arc::new(self);
+        let (jobs_tx, jobs_rx) = mpsc::channel::<Job>(me.options.batch.max(1) as usize);
+        let (done_tx, done_rx) = mpsc::unbounded_channel::<Done>();
+        let feeder = tokio::spawn(me.clone().feed(jobs_tx, stop.clone()));
+        let recorder = tokio::spawn(me.clone().record(done_rx));
+        let upkeep = tokio::spawn(me.clone().upkeep(stop.clone()));
+        let mut jobs_rx = jobs_rx;
+        let in_flight = me
+            .clone()
+            .send_all(&mut jobs_rx, done_tx.clone(), stop)
+            .await;
+        me.stop(in_flight, jobs_rx, feeder, &done_tx).await;
+        drop(done_tx);
+        let _ = recorder.await;
+        let _ = upkeep.await;
+        tracing::info!(worker = %name, "dispatch worker stopped");
+    }
+
+    /// Takes jobs in order and sends each in a slot of its own until `stop`.
+    async fn send_all(
+        self: Arc<Self>,
+        jobs: &mut mpsc::Receiver<Job>,
+        done: mpsc::UnboundedSender<Done>,
+        mut stop: watch::Receiver<bool>,
+    ) -> InFlight {
+        let slots = Arc::new(Semaphore::new(self.options.concurrency));
+        let mut sends = InFlight::default();
+        loop {
+            let slot = tokio::select! {
+                biased;
+                _ = stop.wait_for(|s| *s) => break,
+                slot = slots.clone().acquire_owned() => match slot {
+                    Ok(slot) => slot,
+                    Err(_) => break,
+                },
+            };
+            let job = tokio::select! {
+                biased;
+                _ = stop.wait_for(|s| *s) => break,
+                job = jobs.recv() => match job {
+                    Some(job) => job,
+                    None => break,
+                },
+            };
+            let (me, done) = (self.clone(), done.clone());
+            let claimed = job.claimed.clone();
+            let task = sends.tasks.spawn(async move {
+                let result = me.send_one(&job).await;
+                let _ = done.send(Done {
+                    claimed: job.claimed,
+                    result,
+                    _slot: Some(slot),
+                });
+            });
+            sends.rows.insert(task.id(), claimed);
+            while let Some(finished) = sends.tasks.try_join_next_with_id() {
+                sends.forget(finished);
+            }
+        }
+        sends
+    }
+
+    /// Bounded stop: untried rows back at once, sends in flight get the grace period,
+    /// then their rows go back too (they may have gone out: the only duplicates).
+    async fn stop(
+        &self,
+        mut sends: InFlight,
+        mut jobs: mpsc::Receiver<Job>,
+        feeder: tokio::task::JoinHandle<Vec<Claimed>>,
+        done: &mpsc::UnboundedSender<Done>,
+    ) {
+        jobs.close();
+        let now = now_micros();
+        let untried = |claimed| Done {
+            claimed,
+            result: SendResult::Untried(now, PutBack::Shutdown),
+            _slot: None,
+        };
+        while let Some(job) = jobs.recv().await {
+            let _ = done.send(untried(job.claimed));
+        }
+        if let Ok(left) = feeder.await {
+            for claimed in left {
+                let _ = done.send(untried(claimed));
+            }
+        }
+        let waited = tokio::time::timeout(self.options.grace, async {
+            while let Some(finished) = sends.tasks.join_next_with_id().await {
+                sends.forget(finished);
+            }
+        })
+        .await;
+        if waited.is_err() {
+            tracing::warn!(
+                in_flight = sends.tasks.len(),
+                "sends still in flight after the grace period: their rows go back to the queue"
+            );
+            sends.tasks.abort_all();
+            while let Some(finished) = sends.tasks.join_next_with_id().await {
+                sends.forget(finished);
+            }
+            for (_, claimed) in sends.rows.drain() {
+                let _ = done.send(untried(claimed));
+            }
+        }
+    }
+
+    /// Sends one composed message, unless its relay is paused.
+    async fn send_one(&self, job: &Job) -> SendResult {
+        let msg = match &job.message {
+            Ok(msg) => msg,
+            Err(_) => {
+                // Composing failed (logged): a template problem for the operator, not
+                // the person's; try again in five minutes, uncounted.
+                return SendResult::Untried(
+                    now_micros() + chrono::Duration::minutes(5),
+                    PutBack::RelayPaused,
+                );
+            }
+        };
+        let relay = self.channels.relay_key(&job.tenant, msg.channel);
+        if let Admission::Paused(until) = self.relays.admit(&relay, now_micros()) {
+            return SendResult::Untried(until, PutBack::RelayPaused);
+        }
+        let adapters = match self.adapters.for_tenant(&job.tenant) {
+            Ok(adapters) => adapters,
+            Err(e) => {
+                let why = format!("the tenant's relay: {e:#}");
+                let until = self.relays.failed(&relay, msg.channel, &why, now_micros());
+                return SendResult::Sent {
+                    outcome: Outcome::RelayDown(why),
+                    provider: "none".into(),
+                    receipt_window: None,
+                    relay_paused_until: Some(until),
+                };
+            }
+        };
+        let adapter = adapters.get(msg.channel);
+        self.rates.acquire(msg.channel, adapter.provider()).await;
+        let outcome = adapter.send(msg).await;
+        let relay_paused_until = match &outcome {
+            Outcome::RelayDown(why) => {
+                Some(self.relays.failed(&relay, msg.channel, why, now_micros()))
+            }
+            Outcome::Sent { .. } | Outcome::HandedOff { .. } => {
+                self.relays.succeeded(&relay);
+                None
+            }
+            Outcome::Transient(_) | Outcome::Permanent(_) => None,
+        };
+        SendResult::Sent {
+            outcome,
+            provider: adapter.provider().to_owned(),
+            receipt_window: adapter
+                .has_receipts()
+                .then(|| self.channels.receipt_timeout(msg.channel))
+                .flatten(),
+            relay_paused_until,
+        }
+    }
+
+    /// Claims and composes rows ahead of the senders until `stop`; returns the rows
+    /// it held when the senders stopped taking them.
+    async fn feed(
+        self: Arc<Self>,
+        jobs: mpsc::Sender<Job>,
+        mut stop: watch::Receiver<bool>,
+    ) -> Vec<Claimed> {
         while !*stop.borrow() {
-            match self.run_once().await {
-                Ok(0) => {
-                    tokio::select! {
-                        _ = tokio::time::sleep(self.options.idle) => {}
-                        _ = stop.changed() => {}
-                    }
+            let claimed = match self.claim().await {
+                Ok(claimed) => claimed,
+                Err(e) => {
+                    tracing::error!(error = %e, "dispatch worker could not claim rows");
+                    Vec::new()
                 }
-                Ok(_) => {}
-                Err(err) => {
-                    tracing::error!(error = %err, "dispatch worker batch failed");
-                    tokio::time::sleep(self.options.idle).await;
+            };
+            if claimed.is_empty() {
+                tokio::select! {
+                    _ = tokio::time::sleep(self.options.idle) => {}
+                    _ = stop.wait_for(|s| *s) => {}
+                }
+                continue;
+            }
+            let mut composed = self.compose(claimed).await.into_iter();
+            while let Some(job) = composed.next() {
+                if let Err(refused) = jobs.send(job).await {
+                    return std::iter::once(refused.0)
+                        .chain(composed)
+                        .map(|j| j.claimed)
+                        .collect();
                 }
             }
         }
-        tracing::info!(worker = %self.options.name, "dispatch worker stopped");
+        Vec::new()
     }
 
-    /// Claims, sends and records one batch, after failing the messages whose receipt
-    /// is overdue (same transaction as the claim); returns how many rows it handled.
-    pub async fn run_once(&self) -> AppResult<usize> {
-        let name = self.options.name.clone();
-        let (batch, lease) = (self.options.batch, self.options.lease);
-        let (expired, claimed) = self
+    async fn claim(&self) -> AppResult<Vec<Claimed>> {
+        let (name, batch) = (self.options.name.clone(), self.options.batch);
+        let claimed = self
             .db
-            .write(move |conn| {
-                let now = now_micros();
-                queue::reclaim_expired(conn, now, lease)?;
-                let expired = expire_receipts(conn, now, batch)?;
-                Ok((expired, queue::claim(conn, &name, now, batch)?))
-            })
+            .write(move |conn| queue::claim(conn, &name, now_micros(), batch))
             .await?;
-        Ok(expired + self.send_batch(claimed).await?)
+        self.hold(claimed.iter().map(|c| c.id.clone()));
+        Ok(claimed)
     }
 
-    /// Renders, sends and records claimed rows (or holds them back for the send window).
-    async fn send_batch(&self, claimed: Vec<Claimed>) -> AppResult<usize> {
-        if claimed.is_empty() {
-            return Ok(0);
-        }
-        let count = claimed.len();
-        let started = std::time::Instant::now();
+    /// Composes claimed rows dispatch by dispatch; rows the send window holds back go
+    /// back to the queue until it opens.
+    async fn compose(&self, claimed: Vec<Claimed>) -> Vec<Job> {
         let service = self.service.clone();
-        let Prepared { jobs, deferred } = self
+        let composed = self
             .db
-            .read(move |conn| prepare(conn, service, claimed))
-            .await?;
-        let prepared = started.elapsed();
-        let results = self.send_all(jobs).await;
-        let sent = started.elapsed();
-        let (channels, name) = (self.channels.clone(), self.options.name.clone());
-        self.db
-            .write(move |conn| {
-                record(conn, &channels, &name, results)?;
-                defer(conn, &name, deferred)
-            })
-            .await?;
-        tracing::debug!(
-            rows = count,
-            prepare_ms = prepared.as_millis() as u64,
-            send_ms = (sent - prepared).as_millis() as u64,
-            record_ms = (started.elapsed() - sent).as_millis() as u64,
-            "dispatch batch"
-        );
-        Ok(count)
+            .read(move |conn| compose_rows(conn, service, claimed))
+            .await;
+        let (jobs, held_back) = match composed {
+            Ok(parts) => parts,
+            Err(e) => {
+                tracing::error!(error = %e, "dispatch worker could not compose messages");
+                return Vec::new(); // the leases expire and the rows are claimed again
+            }
+        };
+        if !held_back.is_empty() {
+            let ids: Vec<String> = held_back.iter().map(|(id, _)| id.clone()).collect();
+            let name = self.options.name.clone();
+            match self
+                .db
+                .write(move |conn| queue::put_back(conn, &name, &held_back, PutBack::Window))
+                .await
+            {
+                Ok(_) => self.release(&ids),
+                Err(e) => tracing::error!(error = %e, "could not hold rows for the send window"),
+            }
+        }
+        jobs
     }
 
-    async fn send_all(&self, jobs: Vec<Job>) -> Vec<Attempt> {
-        futures_util::stream::iter(jobs)
-            .map(|job| async move {
-                let Job {
-                    claimed,
-                    message,
-                    tenant,
-                } = job;
-                let unsent = |claimed, why: String| Attempt {
-                    claimed,
-                    outcome: Outcome::Transient(why),
-                    provider: "none".into(),
-                    receipt_window: None,
-                };
-                let Some(msg) = message else {
-                    return unsent(claimed, "could not render the notice".into());
-                };
-                let adapters = match self.adapters.for_tenant(&tenant) {
-                    Ok(adapters) => adapters,
-                    Err(e) => return unsent(claimed, format!("the tenant's relay: {e:#}")),
-                };
-                let adapter = adapters.get(msg.channel);
-                self.rates.acquire(msg.channel, adapter.provider()).await;
-                let outcome = adapter.send(&msg).await;
-                Attempt {
-                    claimed,
+    /// Writes results as they come, a group at a time.
+    async fn record(self: Arc<Self>, mut done: mpsc::UnboundedReceiver<Done>) {
+        let most = (self.options.concurrency / 2).max(1);
+        let mut group: Vec<Done> = Vec::with_capacity(most);
+        loop {
+            if group.is_empty() {
+                match done.recv().await {
+                    Some(d) => group.push(d),
+                    None => break,
+                }
+            }
+            let deadline = tokio::time::Instant::now() + self.options.flush_every;
+            while group.len() < most {
+                tokio::select! {
+                    d = done.recv() => match d {
+                        Some(d) => group.push(d),
+                        None => break,
+                    },
+                    _ = tokio::time::sleep_until(deadline) => break,
+                }
+            }
+            self.flush(std::mem::take(&mut group)).await;
+            if done.is_closed() && done.is_empty() {
+                break;
+            }
+        }
+        if !group.is_empty() {
+            self.flush(group).await;
+        }
+    }
+
+    /// Commits one group of results (and any relay pauses) in one transaction,
+    /// retrying a few times; only then are the rows and slots let go.
+    async fn flush(&self, group: Vec<Done>) {
+        let now = now_micros();
+        let (results, untried) = self.dispositions(&group, now);
+        let changes = self.relays.take_changes();
+        let ids: Vec<String> = group.iter().map(|d| d.claimed.id.clone()).collect();
+        for attempt in 1..=5u32 {
+            let (results, untried, changes) = (results.clone(), untried.clone(), changes.clone());
+            let name = self.options.name.clone();
+            let written = self
+                .db
+                .write(move |conn| {
+                    for change in &changes {
+                        match change {
+                            RelayChange::Paused(p) => relays::pause(conn, p, now)?,
+                            RelayChange::Resumed(relay) => relays::resume(conn, relay)?,
+                        }
+                    }
+                    for why in [PutBack::Shutdown, PutBack::RelayPaused] {
+                        let rows: Vec<(String, NaiveDateTime)> = untried
+                            .iter()
+                            .filter(|(_, _, w)| *w == why)
+                            .map(|(id, until, _)| (id.clone(), *until))
+                            .collect();
+                        queue::put_back(conn, &name, &rows, why)?;
+                    }
+                    delivery::record(conn, &name, &results, now)
+                })
+                .await;
+            match written {
+                Ok(_) => break,
+                Err(e) if attempt < 5 => {
+                    tracing::warn!(error = %e, attempt, "recording results failed, retrying");
+                    tokio::time::sleep(Duration::from_millis(100 * u64::from(attempt))).await;
+                }
+                Err(e) => tracing::error!(
+                    error = %e,
+                    rows = ids.len(),
+                    "results could not be recorded: the rows are sent again after their lease"
+                ),
+            }
+        }
+        self.release(&ids);
+        drop(group); // frees the senders' slots
+    }
+
+    /// How each result is recorded, and the rows that go back untried.
+    fn dispositions(&self, group: &[Done], now: NaiveDateTime) -> Dispositions {
+        let mut rng = rand::rng();
+        let mut results: Vec<(Claimed, Disposition)> = Vec::with_capacity(group.len());
+        let mut untried: Vec<(String, NaiveDateTime, PutBack)> = Vec::new();
+        for d in group {
+            match &d.result {
+                SendResult::Sent {
                     outcome,
-                    provider: adapter.provider().to_owned(),
-                    receipt_window: adapter
-                        .has_receipts()
-                        .then(|| self.channels.receipt_timeout(msg.channel))
-                        .flatten(),
+                    provider,
+                    receipt_window,
+                    relay_paused_until,
+                } => {
+                    let report = SendReport {
+                        outcome,
+                        provider,
+                        attempt: d.claimed.attempts.max(1) as u32,
+                        queued_at: d.claimed.queued_at,
+                        receipt_window: *receipt_window,
+                        relay_paused_until: *relay_paused_until,
+                    };
+                    let policy = RetryPolicy::for_channel(&self.channels, d.claimed.channel);
+                    results.push((d.claimed.clone(), dispose(&report, &policy, now, &mut rng)));
+                }
+                SendResult::Untried(until, why) => {
+                    untried.push((d.claimed.id.clone(), *until, *why));
+                }
+            }
+        }
+        (results, untried)
+    }
+
+    /// One round without the pipeline, for tests, benchmarks and tools: upkeep,
+    /// then one claimed batch composed, sent and recorded with the same steps as
+    /// [`Worker::run`]; returns how many rows it handled (receipts expired included).
+    pub async fn run_once(&self) -> AppResult<usize> {
+        use futures_util::StreamExt;
+        let expired = self.upkeep_once().await?;
+        let claimed = self.claim().await?;
+        let handled = claimed.len();
+        let jobs = self.compose(claimed).await;
+        let done: Vec<Done> = futures_util::stream::iter(jobs)
+            .map(|job| async move {
+                let result = self.send_one(&job).await;
+                Done {
+                    claimed: job.claimed,
+                    result,
+                    _slot: None,
                 }
             })
-            .buffer_unordered(self.options.concurrency.max(1))
+            .buffer_unordered(self.options.concurrency)
             .collect()
+            .await;
+        self.flush(done).await;
+        Ok(expired + handled)
+    }
+
+    /// Renews leases, takes back expired ones and expires overdue receipts, every
+    /// third of a lease, until `stop`.
+    async fn upkeep(self: Arc<Self>, mut stop: watch::Receiver<bool>) {
+        let every = (self.options.lease / 3).max(Duration::from_millis(200));
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep(every) => {}
+                _ = stop.wait_for(|s| *s) => break,
+            }
+            if let Err(e) = self.upkeep_once().await {
+                tracing::error!(error = %e, "dispatch worker upkeep failed");
+            }
+        }
+    }
+
+    /// One round of upkeep; returns how many receipts it expired.
+    pub async fn upkeep_once(&self) -> AppResult<usize> {
+        let held: Vec<String> = self.held().into_iter().collect();
+        let (name, lease, batch) = (
+            self.options.name.clone(),
+            self.options.lease,
+            self.options.batch,
+        );
+        self.db
+            .write(move |conn| {
+                let now = now_micros();
+                queue::renew(conn, &name, &held, now)?;
+                queue::reclaim_expired(conn, now, lease)?;
+                delivery::expire_receipts(conn, now, batch)
+            })
             .await
+    }
+
+    fn hold(&self, ids: impl Iterator<Item = String>) {
+        self.held
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .extend(ids);
+    }
+
+    fn release(&self, ids: &[String]) {
+        let mut held = self.held.lock().unwrap_or_else(PoisonError::into_inner);
+        for id in ids {
+            held.remove(id);
+        }
+    }
+
+    fn held(&self) -> HashSet<String> {
+        self.held
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 }
 
-/// Renders every claimed row (grouped by dispatch) into a message, or holds it back
-/// while the tenant's send window is closed for its channel.
-fn prepare(
-    conn: &mut DbConnection,
+/// The sends in flight, and the row each is for (to put back when aborted).
+#[derive(Default)]
+struct InFlight {
+    tasks: JoinSet<()>,
+    rows: HashMap<tokio::task::Id, Claimed>,
+}
+
+impl InFlight {
+    /// A task ended (or was aborted): its row is no longer this set's concern.
+    fn forget(&mut self, finished: Result<(tokio::task::Id, ()), tokio::task::JoinError>) {
+        let id = match finished {
+            Ok((id, ())) => id,
+            Err(e) if e.is_cancelled() => return, // aborted: its row is put back by `stop`
+            Err(e) => e.id(),
+        };
+        self.rows.remove(&id);
+    }
+}
+
+/// Results to record, and rows to put back untried (until when, and why).
+type Dispositions = (
+    Vec<(Claimed, Disposition)>,
+    Vec<(String, NaiveDateTime, PutBack)>,
+);
+
+/// Rows to send, and rows the send window holds back (with its next opening).
+type Composed = (Vec<Job>, Vec<(String, NaiveDateTime)>);
+
+/// Composes claimed rows (grouped by dispatch) into messages.
+fn compose_rows(
+    conn: &mut crate::db::DbConnection,
     service: Arc<NoticeService>,
     claimed: Vec<Claimed>,
-) -> AppResult<Prepared> {
+) -> AppResult<Composed> {
     let mut by_dispatch: HashMap<String, Vec<Claimed>> = HashMap::new();
     for c in claimed {
         by_dispatch
@@ -278,575 +604,58 @@ fn prepare(
             .or_default()
             .push(c);
     }
-    let mut prepared = Prepared::default();
+    let now = now_micros();
+    let (mut jobs, mut held_back) = (Vec::new(), Vec::new());
     for (dispatch_id, rows) in by_dispatch {
-        let dispatch = dispatches::by_id(conn, &dispatch_id)?;
-        let notices = IncidentNotices::load(
-            conn,
-            service.clone(),
-            &dispatch.tenant_id,
-            &dispatch.incident_id,
-        )?
-        .with_content(dispatch.content()?);
-        let ids: Vec<String> = rows.iter().map(|r| r.external_id.clone()).collect();
-        let people: HashMap<String, RecipientRow> = dispatch_recipients::table
-            .filter(dispatch_recipients::dispatch_id.eq(&dispatch_id))
-            .filter(dispatch_recipients::external_id.eq_any(&ids))
-            .select((
-                dispatch_recipients::external_id,
-                dispatch_recipients::audience,
-                dispatch_recipients::recipient_name,
-                dispatch_recipients::subject_name,
-                dispatch_recipients::locale,
-                dispatch_recipients::postal_address,
-            ))
-            .load::<RecipientRow>(conn)?
-            .into_iter()
-            .map(|r| (r.0.clone(), r))
-            .collect();
-        let set_id = crate::store::affected::current_set(conn, &dispatch.incident_id)?;
-        let masks: HashMap<String, i64> = affected_subjects::table
-            .filter(affected_subjects::set_id.nullable().eq(set_id))
-            .filter(affected_subjects::external_id.eq_any(&ids))
-            .select((
-                affected_subjects::external_id,
-                affected_subjects::exposed_categories,
-            ))
-            .load::<(String, i64)>(conn)?
-            .into_iter()
-            .collect();
-        let mut renderer = notices.renderer();
-        let sender = notices.sender();
-        let tenant: Arc<str> = notices.tenant_slug().into();
-        let now = now_micros();
+        let messages = DispatchMessages::load(conn, service.clone(), &dispatch_id)?;
+        let (people, masks) = messages.people(conn, &rows)?;
+        let mut renderer = messages.renderer();
+        let tenant: Arc<str> = messages.tenant_slug().into();
+        let (from, reply_to) = messages.sender();
+        let sender = Sender {
+            from: from.unwrap_or_default(),
+            reply_to,
+            sms_from: None,
+        };
         for claimed in rows {
-            if let Some(until) = held_until(notices.settings.send_window.as_ref(), &claimed, now) {
-                prepared.deferred.push((claimed, until));
+            let window = messages
+                .send_window()
+                .filter(|_| claimed.window != WindowHold::Released);
+            if let Some(until) = window.and_then(|w| w.held_until(claimed.channel, now)) {
+                held_back.push((claimed.id.clone(), until));
                 continue;
             }
-            let message = people.get(&claimed.external_id).and_then(|p| {
-                let mask = masks.get(&claimed.external_id).copied().unwrap_or(0);
-                message_for(&mut renderer, &notices, &dispatch, &claimed, p, mask, sender.clone())
-                    .map_err(|e| tracing::error!(outbox.id = %claimed.id, error = %e, "cannot render notice"))
-                    .ok()
-            });
-            prepared.jobs.push(Job {
+            let message = people
+                .get(&claimed.external_id)
+                .ok_or_else(|| "the person is not in the dispatch".to_owned())
+                .and_then(|person| {
+                    let mask = masks.get(&claimed.external_id).copied().unwrap_or(0);
+                    messages
+                        .compose(&mut renderer, &claimed, person, mask)
+                        .map_err(|e| e.to_string())
+                })
+                .map(|m| Outgoing {
+                    message_id: format!("<{}@breachline>", claimed.id),
+                    channel: claimed.channel,
+                    to: claimed.address.clone(),
+                    to_name: m.to_name,
+                    subject: m.subject,
+                    text: m.text,
+                    html: m.html,
+                    link: Some(m.link),
+                    locale: m.locale,
+                    sender: sender.clone(),
+                    batch: Some(dispatch_id.clone()),
+                });
+            if let Err(why) = &message {
+                tracing::error!(outbox.id = %claimed.id, error = %why, "cannot compose notice");
+            }
+            jobs.push(Job {
                 claimed,
                 message,
                 tenant: tenant.clone(),
             });
         }
     }
-    Ok(prepared)
-}
-
-/// When the tenant's send window holds this row's channel back now: its next opening.
-fn held_until(
-    window: Option<&SendWindow>,
-    claimed: &Claimed,
-    now: NaiveDateTime,
-) -> Option<NaiveDateTime> {
-    let channel: Channel = claimed.channel.parse().ok()?;
-    window?.held_until(channel, now)
-}
-
-/// Puts rows held back by a send window back in the queue until it opens.
-fn defer(
-    conn: &mut DbConnection,
-    worker: &str,
-    deferred: Vec<(Claimed, NaiveDateTime)>,
-) -> AppResult<()> {
-    for (claimed, until) in deferred {
-        if queue::defer(conn, worker, &claimed.id, until)? {
-            tracing::debug!(outbox.id = %claimed.id, %until, "held back until the send window opens");
-        }
-    }
-    Ok(())
-}
-
-type RecipientRow = (
-    String,
-    String,
-    Option<String>,
-    Option<String>,
-    String,
-    Option<String>,
-);
-
-fn message_for(
-    renderer: &mut crate::notices::render::Renderer<'_>,
-    notices: &IncidentNotices,
-    dispatch: &DispatchRow,
-    claimed: &Claimed,
-    person: &RecipientRow,
-    mask: i64,
-    sender: super::channels::Sender,
-) -> AppResult<Outgoing> {
-    let channel: Channel = claimed
-        .channel
-        .parse()
-        .map_err(|e: String| AppError::Unexpected(anyhow::anyhow!(e)))?;
-    let (_, audience, recipient_name, subject_name, locale, postal_address) = person;
-    let audience = if audience == "guardian" {
-        Audience::Guardian
-    } else {
-        Audience::Subject
-    };
-    let link = notices.notice_url(&dispatches::link_token(dispatch, &claimed.external_id)?);
-    let person = Person {
-        recipient_name: recipient_name.clone(),
-        subject_name: subject_name.clone(),
-        notice_url: Some(link.clone()),
-        postal_address: (channel == Channel::Letter)
-            .then(|| postal_address.clone())
-            .flatten(),
-        categories: categories_of_mask(mask),
-    };
-    let rendered = renderer
-        .render(locale, channel, audience, &person)
-        .map_err(AppError::Unexpected)?;
-    Ok(Outgoing {
-        message_id: format!("<{}@breachline>", claimed.id),
-        channel,
-        to: claimed.address.clone(),
-        to_name: recipient_name.clone(),
-        subject: rendered.subject,
-        text: rendered.text,
-        html: rendered.html,
-        link: Some(link),
-        locale: locale.clone(),
-        sender,
-        batch: Some(dispatch.id.clone()),
-    })
-}
-
-/// Records every outcome of a batch in the caller's transaction: each row's own
-/// update, then the ledger lines and the people's new states a statement at a
-/// time (on PostgreSQL the batch is bound by round trips).
-fn record(
-    conn: &mut DbConnection,
-    channels: &ChannelSettings,
-    worker: &str,
-    results: Vec<Attempt>,
-) -> AppResult<()> {
-    let now = now_micros();
-    let mut rng = rand::rng();
-    let mut touched = HashSet::new();
-    let mut recorded: Vec<(Attempt, LedgerEntry)> = Vec::with_capacity(results.len());
-    for attempt in results {
-        let claimed = &attempt.claimed;
-        touched.insert(claimed.dispatch_id.clone());
-        let channel: Channel = claimed.channel.parse().unwrap_or(Channel::Email);
-        let policy = RetryPolicy::for_channel(channels, channel);
-        let outcome = &attempt.outcome;
-        let decision = decide(outcome, claimed.attempts.max(1) as u32, &policy, &mut rng);
-        let entry = LedgerEntry::of(outcome, &decision);
-        let run_at = match decision {
-            Decision::RetryAfter(d) => now + chrono::Duration::from_std(d).unwrap_or_default(),
-            _ => now,
-        };
-        let receipt_due_at = attempt
-            .receipt_window
-            .filter(|_| entry.status == "sent")
-            .map(|w| now + chrono::Duration::from_std(w).unwrap_or(chrono::Duration::MAX));
-        let owned = outbox::table
-            .filter(outbox::id.eq(&claimed.id))
-            .filter(outbox::locked_by.eq(worker))
-            .filter(outbox::status.eq("sending"));
-        let updated = diesel::update(owned)
-            .set((
-                outbox::status.eq(entry.status),
-                outbox::run_at.eq(run_at),
-                outbox::locked_at.eq(None::<NaiveDateTime>),
-                outbox::locked_by.eq(None::<String>),
-                outbox::provider.eq(&attempt.provider),
-                outbox::provider_id.eq(&entry.provider_id),
-                outbox::last_error.eq(&entry.detail),
-                outbox::receipt_due_at.eq(receipt_due_at),
-                outbox::updated_at.eq(now),
-            ))
-            .execute(conn)?;
-        if updated == 0 {
-            continue; // the lease expired and another worker took the row over
-        }
-        if entry.status == "failed" {
-            let person = (claimed.dispatch_id.as_str(), claimed.external_id.as_str());
-            next_channel(conn, person, now)?;
-        }
-        recorded.push((attempt, entry));
-    }
-    insert_ledger_lines(conn, &recorded, now)?;
-    set_states(conn, &recorded, now)?;
-    for dispatch_id in touched {
-        complete_if_done(conn, &dispatch_id)?;
-    }
-    Ok(())
-}
-
-/// Writes the ledger lines of recorded attempts, many rows per statement.
-fn insert_ledger_lines(
-    conn: &mut DbConnection,
-    recorded: &[(Attempt, LedgerEntry)],
-    now: NaiveDateTime,
-) -> AppResult<()> {
-    let lines: Vec<NewAttempt<'_>> = recorded
-        .iter()
-        .map(|(attempt, entry)| NewAttempt {
-            provider: Some(&attempt.provider),
-            provider_id: entry.provider_id.as_deref(),
-            detail: entry.detail.as_deref(),
-            ..NewAttempt::new(&attempt.claimed.id, now, entry.result)
-        })
-        .collect();
-    // 7 columns: 1,000 rows stay under both backends' bind-parameter limits.
-    for chunk in lines.chunks(1_000) {
-        crate::store::with_backend!(conn, c => diesel::insert_into(delivery_attempts::table)
-            .values(chunk)
-            .execute(c)?);
-    }
-    Ok(())
-}
-
-/// Sets `sent` / `handed_off` on the people of recorded attempts, one statement
-/// per dispatch and state.
-fn set_states(
-    conn: &mut DbConnection,
-    recorded: &[(Attempt, LedgerEntry)],
-    now: NaiveDateTime,
-) -> AppResult<()> {
-    let mut groups: HashMap<(&str, &str), Vec<&str>> = HashMap::new();
-    for (attempt, entry) in recorded {
-        if matches!(entry.status, "sent" | "handed_off") {
-            let claimed = &attempt.claimed;
-            groups
-                .entry((claimed.dispatch_id.as_str(), entry.status))
-                .or_default()
-                .push(claimed.external_id.as_str());
-        }
-    }
-    for ((dispatch_id, state), people) in groups {
-        for chunk in people.chunks(1_000) {
-            diesel::update(
-                dispatch_recipients::table
-                    .filter(dispatch_recipients::dispatch_id.eq(dispatch_id))
-                    .filter(dispatch_recipients::external_id.eq_any(chunk)),
-            )
-            .set((
-                dispatch_recipients::state.eq(state),
-                dispatch_recipients::updated_at.eq(now),
-            ))
-            .execute(conn)?;
-        }
-    }
-    Ok(())
-}
-
-/// How one outcome is written down: the row's new status and the ledger's line.
-struct LedgerEntry {
-    status: &'static str,
-    result: &'static str,
-    provider_id: Option<String>,
-    detail: Option<String>,
-}
-
-impl LedgerEntry {
-    fn of(outcome: &Outcome, decision: &Decision) -> Self {
-        let (status, result, provider_id, detail) = match (outcome, decision) {
-            (Outcome::Sent { provider_id }, _) => ("sent", "sent", provider_id.clone(), None),
-            (Outcome::HandedOff { location }, _) => {
-                ("handed_off", "handed_off", None, Some(location.clone()))
-            }
-            (_, Decision::RetryAfter(_)) => ("queued", "retry", None, outcome_detail(outcome)),
-            _ => ("failed", "failed", None, outcome_detail(outcome)),
-        };
-        Self {
-            status,
-            result,
-            provider_id,
-            detail,
-        }
-    }
-}
-
-fn outcome_detail(outcome: &Outcome) -> Option<String> {
-    match outcome {
-        Outcome::Transient(why) => Some(format!("transient: {why}")),
-        Outcome::Permanent(why) => Some(format!("permanent: {why}")),
-        _ => None,
-    }
-}
-
-/// A person of a dispatch: (dispatch id, external id).
-type PersonKey<'a> = (&'a str, &'a str);
-
-fn set_state(conn: &mut DbConnection, person: PersonKey<'_>, state: &str) -> AppResult<()> {
-    diesel::update(dispatch_recipients::table.find(person))
-        .set((
-            dispatch_recipients::state.eq(state),
-            dispatch_recipients::updated_at.eq(now_micros()),
-        ))
-        .execute(conn)?;
-    Ok(())
-}
-
-/// Moves a person to their next planned channel, or marks them unreachable.
-fn next_channel(
-    conn: &mut DbConnection,
-    person: PersonKey<'_>,
-    now: NaiveDateTime,
-) -> AppResult<()> {
-    let (dispatch_id, external_id) = person;
-    let (channels, current): (String, i32) = dispatch_recipients::table
-        .find(person)
-        .select((
-            dispatch_recipients::channels,
-            dispatch_recipients::next_channel,
-        ))
-        .first(conn)?;
-    let routes: Vec<Route> = from_json_text(&channels)?;
-    let next = current + 1;
-    match routes.get(next as usize) {
-        Some(route) => {
-            let dispatch = dispatches::by_id(conn, dispatch_id)?;
-            dispatches::insert_outbox(
-                conn,
-                &[NewOutboxRow::queued(&dispatch, external_id, route, now)],
-            )?;
-            diesel::update(dispatch_recipients::table.find(person))
-                .set((
-                    dispatch_recipients::next_channel.eq(next),
-                    dispatch_recipients::updated_at.eq(now),
-                ))
-                .execute(conn)?;
-        }
-        None => set_state(conn, person, "unreachable")?,
-    }
-    Ok(())
-}
-
-/// Completes a dispatch once nothing is queued or in flight, and marks the incident's
-/// open obligations to notify people met, with the dispatch as evidence.
-fn complete_if_done(conn: &mut DbConnection, dispatch_id: &str) -> AppResult<()> {
-    // One row is enough to know; the claim index (status, run_at) finds it at once.
-    let pending = outbox::table
-        .filter(outbox::status.eq_any(["queued", "sending"]))
-        .filter(outbox::dispatch_id.eq(dispatch_id))
-        .select(outbox::id)
-        .first::<String>(conn)
-        .optional()?
-        .is_some();
-    let row = dispatches::by_id(conn, dispatch_id)?;
-    if pending {
-        // A completed dispatch reopens when a late bounce or an overdue receipt sends
-        // someone to their next channel; it completes again (and is audited) after.
-        if row.status == "approved" || row.status == "completed" {
-            dispatches::set_status(conn, dispatch_id, "sending")?;
-        }
-        return Ok(());
-    }
-    if row.status == "completed" {
-        return Ok(());
-    }
-    let now = now_micros();
-    dispatches::set_status(conn, dispatch_id, "completed")?;
-    let progress = dispatches::progress(conn, &row)?;
-    let evidence = format!(
-        "{} {} sent, {} delivered, {} handed off, {} unreachable (covered by the public bulletin)",
-        dispatches::evidence_prefix(dispatch_id),
-        progress["counts"]["sent"],
-        progress["counts"]["delivered"],
-        progress["counts"]["handed_off"],
-        progress["counts"]["unreachable"]
-    );
-    diesel::update(
-        obligations::table
-            .filter(obligations::incident_id.eq(&row.incident_id))
-            .filter(obligations::recipient.eq("subjects"))
-            .filter(obligations::status.eq("open")),
-    )
-    .set((
-        obligations::status.eq("met"),
-        obligations::met_at.eq(now),
-        obligations::evidence.eq(&evidence),
-        obligations::resolved_by.eq("dispatch"),
-        obligations::updated_at.eq(now),
-    ))
-    .execute(conn)?;
-    audit::append(
-        conn,
-        &row.tenant_id,
-        AuditEvent {
-            actor: "worker".into(),
-            action: "dispatch.complete",
-            target: format!("dispatch:{dispatch_id}"),
-            details: json!({ "incident": row.incident_id, "counts": progress["counts"], "evidence": evidence }),
-        },
-    )
-}
-
-/// Fails up to `limit` sent messages whose delivery receipt is overdue, like a
-/// bounce: a `failed` line "no delivery receipt within N s" on the ledger and the
-/// person moves to their next channel. One transaction; a row a receipt or another
-/// worker finished first is skipped, so nothing is enqueued twice. Returns how many.
-pub fn expire_receipts(
-    conn: &mut DbConnection,
-    now: NaiveDateTime,
-    limit: i64,
-) -> AppResult<usize> {
-    let (mut expired, mut touched) = (0, HashSet::new());
-    for row in queue::overdue_receipts(conn, now, limit)? {
-        let detail = format!(
-            "no delivery receipt within {} s",
-            (row.due_at - row.sent_at).num_seconds()
-        );
-        let failed = diesel::update(
-            outbox::table
-                .filter(outbox::id.eq(&row.id))
-                .filter(outbox::status.eq("sent")),
-        )
-        .set((
-            outbox::status.eq("failed"),
-            outbox::last_error.eq(&detail),
-            outbox::updated_at.eq(now),
-        ))
-        .execute(conn)?;
-        if failed == 0 {
-            continue;
-        }
-        NewAttempt {
-            provider: row.provider.as_deref(),
-            provider_id: row.provider_id.as_deref(),
-            detail: Some(&detail),
-            ..NewAttempt::new(&row.id, now, "failed")
-        }
-        .insert(conn)?;
-        next_channel(conn, (&row.dispatch_id, &row.external_id), now)?;
-        touched.insert(row.dispatch_id);
-        expired += 1;
-    }
-    for dispatch_id in touched {
-        complete_if_done(conn, &dispatch_id)?;
-    }
-    Ok(expired)
-}
-
-/// The outbox row a receipt is about.
-#[derive(Queryable)]
-struct ReceiptTarget {
-    id: String,
-    dispatch_id: String,
-    external_id: String,
-    status: String,
-    receipt_due_at: Option<NaiveDateTime>,
-}
-
-impl ReceiptTarget {
-    fn find(conn: &mut DbConnection, message: &super::receipts::MessageRef) -> AppResult<Self> {
-        use super::receipts::MessageRef;
-        let query = outbox::table
-            .select((
-                outbox::id,
-                outbox::dispatch_id,
-                outbox::external_id,
-                outbox::status,
-                outbox::receipt_due_at,
-            ))
-            .into_boxed();
-        let query = match message {
-            MessageRef::ProviderId(id) => query.filter(outbox::provider_id.eq(id.clone())),
-            MessageRef::MessageId(id) => query.filter(
-                outbox::id.eq(id
-                    .trim_start_matches('<')
-                    .trim_end_matches('>')
-                    .trim_end_matches("@breachline")
-                    .to_owned()),
-            ),
-        };
-        query
-            .first(conn)
-            .optional()?
-            .ok_or_else(|| AppError::NotFound("message".into()))
-    }
-
-    /// Failed because no receipt came in time (the due time stays until a late one comes).
-    fn timed_out(&self) -> bool {
-        self.status == "failed" && self.receipt_due_at.is_some()
-    }
-}
-
-/// Records a delivery receipt on its outbox row: `delivered` ends the person's
-/// notice; a bounce or failure moves them to their next channel. A receipt for a
-/// row that already has a final status changes nothing (providers resend them),
-/// except the first receipt after a receipt timeout, which is written to the ledger
-/// as `receipt: <status> (late)`: the person has already moved on.
-pub fn record_receipt(
-    conn: &mut DbConnection,
-    receipt: &super::receipts::Receipt,
-) -> AppResult<()> {
-    use super::receipts::ReceiptStatus;
-    let target = ReceiptTarget::find(conn, &receipt.message_ref)?;
-    let new_status = match receipt.status {
-        ReceiptStatus::Delivered => "delivered",
-        ReceiptStatus::Bounced => "bounced",
-        ReceiptStatus::Failed => "failed",
-    };
-    if target.timed_out() {
-        return record_late_receipt(conn, &target, new_status, receipt.detail.as_deref());
-    }
-    if ["delivered", "bounced", "failed"].contains(&target.status.as_str()) {
-        return Ok(());
-    }
-    let now = now_micros();
-    let updated = diesel::update(
-        outbox::table
-            .filter(outbox::id.eq(&target.id))
-            .filter(outbox::status.eq(&target.status)),
-    )
-    .set((
-        outbox::status.eq(new_status),
-        outbox::last_error.eq(&receipt.detail),
-        outbox::receipt_due_at.eq(None::<NaiveDateTime>),
-        outbox::updated_at.eq(now),
-    ))
-    .execute(conn)?;
-    if updated == 0 {
-        return Ok(()); // a concurrent receipt or the receipt timeout came first
-    }
-    let result = format!("receipt: {new_status}");
-    NewAttempt {
-        detail: receipt.detail.as_deref(),
-        ..NewAttempt::new(&target.id, now, &result)
-    }
-    .insert(conn)?;
-    let person = (target.dispatch_id.as_str(), target.external_id.as_str());
-    match receipt.status {
-        ReceiptStatus::Delivered => set_state(conn, person, "delivered")?,
-        ReceiptStatus::Bounced | ReceiptStatus::Failed => next_channel(conn, person, now)?,
-    }
-    complete_if_done(conn, &target.dispatch_id)
-}
-
-/// Writes the first receipt after a timeout to the ledger, once, and changes nothing else.
-fn record_late_receipt(
-    conn: &mut DbConnection,
-    target: &ReceiptTarget,
-    status: &str,
-    detail: Option<&str>,
-) -> AppResult<()> {
-    let first = diesel::update(
-        outbox::table
-            .filter(outbox::id.eq(&target.id))
-            .filter(outbox::receipt_due_at.is_not_null()),
-    )
-    .set(outbox::receipt_due_at.eq(None::<NaiveDateTime>))
-    .execute(conn)?;
-    if first == 1 {
-        let result = format!("receipt: {status} (late)");
-        NewAttempt {
-            detail,
-            ..NewAttempt::new(&target.id, now_micros(), &result)
-        }
-        .insert(conn)?;
-    }
-    Ok(())
+    Ok((jobs, held_back))
 }

@@ -54,6 +54,7 @@ macro_rules! vocabulary {
 }
 
 mod channel;
+mod delivery;
 mod facts;
 mod incident;
 mod input;
@@ -68,6 +69,10 @@ mod time;
 mod validation;
 
 pub use channel::Channel;
+pub use delivery::{
+    AttemptResult, Audience, DispatchStatus, MessageRef, OutboxStatus, Receipt, ReceiptStatus,
+    RecipientState, WindowHold,
+};
 pub use facts::{FactsChange, INCIDENT_FIELDS, IncidentFacts, apply_incident_input};
 pub use incident::{BreachType, Cause, DataCategory, IncidentStatus, Risk};
 pub use input::{Field, Reader};

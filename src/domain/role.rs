@@ -21,6 +21,14 @@ impl Role {
         matches!(self, Role::Approver)
     }
 
+    /// May report what a call centre or the post made of messages handed to them.
+    pub fn can_report_delivery(self) -> bool {
+        matches!(
+            self,
+            Role::Admin | Role::Responder | Role::Approver | Role::Notifier
+        )
+    }
+
     /// May read the audit log.
     pub fn can_read_audit(self) -> bool {
         matches!(self, Role::Admin | Role::Approver)

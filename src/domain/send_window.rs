@@ -105,10 +105,47 @@ impl SendWindow {
             .unwrap_or(after + TimeDelta::days(1)) // no real zone gets here
     }
 
+    /// The first instant after `after` at which the window is closed again.
+    pub fn next_closing(&self, after: NaiveDateTime) -> NaiveDateTime {
+        let today = self.time_zone.from_utc_datetime(&after).date_naive();
+        (0..4)
+            .filter_map(|days| today.checked_add_days(Days::new(days)))
+            .flat_map(|date| self.instants_on(date, self.end))
+            .find(|at| *at > after && !self.is_open(*at))
+            .unwrap_or(after + TimeDelta::days(1)) // no real zone gets here
+    }
+
+    /// When `work` of sending on `channel`, started at `start`, is done if it runs
+    /// only while the window is open (all at once for a channel it does not hold).
+    pub fn finish(&self, channel: Channel, start: NaiveDateTime, work: TimeDelta) -> NaiveDateTime {
+        if !self.channels.contains(&channel) {
+            return start + work;
+        }
+        let (mut at, mut left) = (start, work);
+        // A year of daily windows; longer work is counted as if sent at once after it.
+        for _ in 0..366 {
+            if !self.is_open(at) {
+                at = self.next_opening(at);
+            }
+            let closing = self.next_closing(at);
+            if left <= closing - at {
+                return at + left;
+            }
+            left -= closing - at;
+            at = closing;
+        }
+        at + left
+    }
+
     /// The instants at which the wall clock reaches `start` on `date` (two when a
     /// change repeats it; the end of the gap when a change skips it).
     fn openings_on(&self, date: NaiveDate) -> Vec<NaiveDateTime> {
-        let mut local = date.and_time(self.start);
+        self.instants_on(date, self.start)
+    }
+
+    /// The instants at which the wall clock reaches `time` on `date`.
+    fn instants_on(&self, date: NaiveDate, time: NaiveTime) -> Vec<NaiveDateTime> {
+        let mut local = date.and_time(time);
         for _ in 0..=LONGEST_GAP_MINUTES {
             match self.time_zone.from_local_datetime(&local) {
                 LocalResult::Single(at) => return vec![at.naive_utc()],
@@ -260,6 +297,31 @@ mod tests {
             w.held_until(Channel::Sms, at("2026-06-02T06:10:00+09:00")),
             Some(at("2026-06-02T08:00:00+09:00")),
             "early morning opens the same day"
+        );
+    }
+
+    #[test]
+    fn work_runs_only_while_the_window_is_open() {
+        let w = parse(
+            json!({"start": "08:00", "end": "21:00", "time_zone": "Asia/Shanghai",
+            "channels": ["sms"]}),
+        )
+        .unwrap(); // 00:00-13:00 UTC
+        let hour = TimeDelta::hours(1);
+        // Two hours of SMS started at 22:00 local (14:00 UTC) run 08:00-10:00 local.
+        assert_eq!(
+            w.finish(Channel::Sms, at("2026-03-02T14:00:00Z"), hour * 2),
+            at("2026-03-03T02:00:00Z")
+        );
+        // Started at 20:00 local: one hour today, the rest from 08:00 tomorrow.
+        assert_eq!(
+            w.finish(Channel::Sms, at("2026-03-02T12:00:00Z"), hour * 3),
+            at("2026-03-03T02:00:00Z")
+        );
+        // E-mail is not held.
+        assert_eq!(
+            w.finish(Channel::Email, at("2026-03-02T14:00:00Z"), hour),
+            at("2026-03-02T15:00:00Z")
         );
     }
 

@@ -25,6 +25,8 @@ vocabulary! {
         GuardianName => "guardian_name",
         GuardianEmail => "guardian_email",
         GuardianPhone => "guardian_phone",
+        GuardianPushToken => "guardian_push_token",
+        GuardianPostalAddress => "guardian_postal_address",
         PushToken => "push_token",
         PostalAddress => "postal_address",
         PreferredChannel => "preferred_channel",
@@ -59,6 +61,10 @@ pub struct Subject {
     pub guardian_email: Option<String>,
     /// Guardian's phone number, E.164.
     pub guardian_phone: Option<String>,
+    /// Push-notification token of the guardian's own device.
+    pub guardian_push_token: Option<String>,
+    /// Guardian's postal address, for letters.
+    pub guardian_postal_address: Option<String>,
     /// Push-notification token.
     pub push_token: Option<String>,
     /// Postal address, for letters.
@@ -209,6 +215,10 @@ impl SubjectParser {
             F::GuardianPhone => s.guardian_phone = check(value, phone)?,
             F::Locale => s.locale = check(value, locale)?,
             F::PushToken => s.push_token = check(value, |v| bounded(v, 4096))?,
+            F::GuardianPushToken => s.guardian_push_token = check(value, |v| bounded(v, 4096))?,
+            F::GuardianPostalAddress => {
+                s.guardian_postal_address = check(value, postal_address)?;
+            }
             F::PostalAddress => s.postal_address = check(value, postal_address)?,
             F::PreferredChannel => s.preferred_channel = check(value, str::parse)?,
             F::Jurisdiction => s.jurisdiction = check(value, |v| self.jurisdiction(v))?,
@@ -447,6 +457,17 @@ impl Subject {
         h.text(self.preferred_channel.map(Channel::as_str));
         h.text(Some(&encode_systems(&self.systems)));
         h.bytes(&category_mask(&self.data_categories).to_le_bytes());
+        // Fields added later count only when present, so rows stored before they
+        // existed keep their fingerprint (a re-import finds them unchanged).
+        for (tag, v) in [
+            ("gpt", &self.guardian_push_token),
+            ("gpa", &self.guardian_postal_address),
+        ] {
+            if let Some(v) = v {
+                h.text(Some(tag));
+                h.text(Some(v));
+            }
+        }
         i64::from_le_bytes(h.0.to_le_bytes())
     }
 }

@@ -67,6 +67,15 @@ pub fn check(
         .collect())
 }
 
+/// The required items the content of one locale leaves empty (whatever the templates).
+pub fn missing_in_content(content: &NoticeText, required: &[Item]) -> Vec<Item> {
+    required
+        .iter()
+        .copied()
+        .filter(|&item| item != Item::DataCategories && !in_content(item, content, true))
+        .collect()
+}
+
 fn in_content(item: Item, c: &NoticeText, has_categories: bool) -> bool {
     let filled = |s: &str| !s.trim().is_empty();
     match item {

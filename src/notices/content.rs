@@ -3,14 +3,15 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::{Contact, NoticeText};
 use crate::domain::{Field, FieldError, Reader};
 
 /// Notice facts in every language the incident team wrote them in.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct NoticeContent {
     /// The locale used when a person's own is missing.
     pub default_locale: String,

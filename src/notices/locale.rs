@@ -35,6 +35,31 @@ pub fn best_match<'a>(wanted: &str, available: &'a [String]) -> Option<&'a str> 
         .map(String::as_str)
 }
 
+/// How the language of a notice differs from the one a person wanted.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Fallback {
+    /// Another language (a Korean reader gets English).
+    Language,
+    /// The same language in another script (a Traditional Chinese reader gets
+    /// Simplified): readable, but not what the person reads every day.
+    Script,
+}
+
+/// Whether `used` differs from `wanted` in language or (for Chinese) script;
+/// `None` when only the region differs (`ja-JP` read as `ja`).
+pub fn fallback(wanted: &str, used: &str) -> Option<Fallback> {
+    if !language(wanted).eq_ignore_ascii_case(language(used)) {
+        return Some(Fallback::Language);
+    }
+    match (chinese_script(wanted), chinese_script(used)) {
+        (Some(a), Some(b)) if a != b => Some(Fallback::Script),
+        _ => None,
+    }
+}
+
 fn language(tag: &str) -> &str {
     tag.split('-').next().unwrap_or(tag)
 }
@@ -74,6 +99,16 @@ mod tests {
         assert_eq!(best_match("zh", &a), Some("zh-CN"));
         assert_eq!(best_match("ru-UA", &a), Some("ru"));
         assert_eq!(best_match("de", &a), None);
+    }
+
+    #[test]
+    fn fallbacks_tell_language_from_script_changes() {
+        assert_eq!(fallback("ja-JP", "ja"), None);
+        assert_eq!(fallback("zh-HK", "zh-TW"), None);
+        assert_eq!(fallback("zh-TW", "zh-CN"), Some(Fallback::Script));
+        assert_eq!(fallback("zh-Hant", "zh-CN"), Some(Fallback::Script));
+        assert_eq!(fallback("ko", "en"), Some(Fallback::Language));
+        assert_eq!(fallback("de-AT", "en"), Some(Fallback::Language));
     }
 
     #[test]

@@ -20,19 +20,9 @@ mod tests;
 
 use serde::{Deserialize, Serialize};
 
-pub use crate::domain::Channel;
+pub use crate::domain::{Audience, Channel};
 pub use checklist::{Item, ItemCheck};
 pub use templates::{Rendered, Templates};
-
-/// Who a notice is addressed to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Audience {
-    /// The person whose data was involved.
-    Subject,
-    /// The parent or guardian of a minor.
-    Guardian,
-}
 
 /// How to reach the organisation about the incident.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

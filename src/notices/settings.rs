@@ -14,6 +14,9 @@ pub struct NoticeSettings {
     pub authoritative_locale: Option<String>,
     /// Channels to try first, in order (Renji: `["sms", "phone"]`).
     pub channels: Vec<Channel>,
+    /// Use only `channels`, never another channel a person happens to have
+    /// (JC-Task promises e-mail, letter, phone and push, and no SMS).
+    pub channels_only: bool,
     /// Longest SMS allowed, in segments.
     pub sms_max_segments: usize,
     /// `From` of notice e-mails, e.g. `JC-Task <privacy@jc-task.example>`.
@@ -29,6 +32,7 @@ impl Default for NoticeSettings {
         Self {
             authoritative_locale: None,
             channels: Vec::new(),
+            channels_only: false,
             sms_max_segments: 3,
             email_from: None,
             reply_to: None,
@@ -40,6 +44,7 @@ impl Default for NoticeSettings {
 const FIELDS: &[&str] = &[
     "authoritative_locale",
     "channels",
+    "channels_only",
     "sms_max_segments",
     "email_from",
     "reply_to",
@@ -47,6 +52,14 @@ const FIELDS: &[&str] = &[
 ];
 
 impl NoticeSettings {
+    /// The channel policy plans follow.
+    pub fn channel_policy(&self) -> crate::notices::plan::ChannelPolicy {
+        crate::notices::plan::ChannelPolicy {
+            order: self.channels.clone(),
+            only: self.channels_only,
+        }
+    }
+
     /// Validates the `notices` object of a tenant profile; field paths start with `notices.`.
     pub fn parse(value: &Value) -> Result<Self, Vec<FieldError>> {
         let empty = Map::new();
@@ -61,6 +74,7 @@ impl NoticeSettings {
                 .words::<Channel>("channels")
                 .or_keep(None)
                 .unwrap_or_default(),
+            channels_only: r.boolean("channels_only").or_keep(None).unwrap_or(false),
             sms_max_segments: r
                 .count("sms_max_segments")
                 .or_keep(None)
@@ -78,6 +92,12 @@ impl NoticeSettings {
                 }
                 seen.push(w);
             }
+        }
+        if settings.channels_only && settings.channels.is_empty() {
+            r.reject(
+                "channels_only",
+                "needs the channels to use: list them in channels",
+            );
         }
         if !(1..=10).contains(&settings.sms_max_segments) {
             r.reject("sms_max_segments", "must be between 1 and 10");

@@ -158,6 +158,21 @@ pub fn notice_items(regime: &str) -> Result<Vec<crate::domain::NoticeItem>, Regi
     Ok(items)
 }
 
+/// Whom an obligation of `regime` is about: `None` for everyone (the tenant is
+/// established in the regime's territory, or the regime is a tenant's own
+/// commitment), else the residents of these jurisdictions — the same rule the
+/// evaluator counts people by.
+pub fn people_of(
+    regime: &str,
+    establishments: &[crate::domain::Jurisdiction],
+) -> Result<Option<Vec<crate::domain::Jurisdiction>>, RegimeDataError> {
+    let regimes = model::regimes().map_err(RegimeDataError)?;
+    Ok(regimes.iter().find(|r| r.id == regime).and_then(|r| {
+        let established = establishments.iter().any(|e| r.territory.contains(e));
+        (!established).then(|| r.territory.clone())
+    }))
+}
+
 /// `breachline obligations`: JSON input in, pretty JSON `{obligations, not_triggered}` out.
 pub fn run_cli(json: &str) -> Result<String, Vec<FieldError>> {
     let input = parse(json)?;

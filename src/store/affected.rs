@@ -15,13 +15,14 @@ use std::collections::HashMap;
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::connection::DefaultLoadingMode;
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Date, Text};
+use diesel::sql_types::Text;
 use serde::Serialize;
 use serde_json::{Value, json};
 
+use super::sql::{Bind, Statement};
 use super::{from_json_text, incidents, tenants, to_json_text};
+use crate::db::DbConnection;
 use crate::db::schema::{affected_sets, affected_subjects, incident_scopes, scope_subject_ids};
-use crate::db::{DbConnection, MultiBackend};
 use crate::domain::{
     AffectedGroup, AffectedSummary, DataCategory, Scope, adult_born_on_or_before,
     categories_of_mask, category_mask, channel_bits, format_instant, now_micros, spreadsheet_safe,
@@ -333,46 +334,6 @@ pub fn current_set(conn: &mut DbConnection, incident_id: &str) -> AppResult<Opti
         .flatten())
 }
 
-/// A raw statement whose binds are collected as it is written; `$n`
-/// placeholders work on both backends (SQLite numbers them in order of
-/// first appearance, which is the order they are created here).
-struct Statement {
-    sql: String,
-    binds: Vec<Bind>,
-}
-
-enum Bind {
-    Text(String),
-    BigInt(i64),
-    Date(NaiveDate),
-}
-
-impl Statement {
-    fn new() -> Self {
-        Self {
-            sql: String::new(),
-            binds: Vec::new(),
-        }
-    }
-
-    fn bind(&mut self, value: Bind) -> String {
-        self.binds.push(value);
-        format!("${}", self.binds.len())
-    }
-
-    fn execute(self, conn: &mut DbConnection) -> AppResult<usize> {
-        let mut query = diesel::sql_query(self.sql).into_boxed::<MultiBackend>();
-        for bind in self.binds {
-            query = match bind {
-                Bind::Text(v) => query.bind::<Text, _>(v),
-                Bind::BigInt(v) => query.bind::<BigInt, _>(v),
-                Bind::Date(v) => query.bind::<Date, _>(v),
-            };
-        }
-        Ok(query.execute(conn)?)
-    }
-}
-
 /// `INSERT INTO affected_subjects SELECT …` for the scope: a subject matches
 /// when it meets every non-empty criterion.
 fn affected_select(
@@ -397,20 +358,26 @@ fn affected_select(
             "CASE WHEN (CASE WHEN {minor} THEN s.{guardian} ELSE s.{own} END) IS NULL THEN 0 ELSE {bit} END"
         )
     };
+    // A minor is reached only through a guardian contact, on every channel.
     let channels = format!(
-        "{} + {} + CASE WHEN s.push_token IS NULL THEN 0 ELSE {} END + CASE WHEN s.postal_address IS NULL THEN 0 ELSE {} END",
+        "{} + {} + {} + {}",
         reach("guardian_email", "email", channel_bits::EMAIL),
         reach("guardian_phone", "phone", channel_bits::SMS),
-        channel_bits::PUSH,
-        channel_bits::LETTER,
+        reach("guardian_push_token", "push_token", channel_bits::PUSH),
+        reach(
+            "guardian_postal_address",
+            "postal_address",
+            channel_bits::LETTER
+        ),
     );
     st.sql = format!(
         "INSERT INTO affected_subjects (set_id, external_id, name, email, phone, locale, \
          jurisdiction, minor, guardian_name, guardian_email, guardian_phone, push_token, postal_address, \
-         preferred_channel, exposed_categories, channels) \
+         preferred_channel, exposed_categories, channels, guardian_push_token, guardian_postal_address) \
          SELECT {set}, s.external_id, s.name, s.email, s.phone, s.locale, s.jurisdiction, \
          {minor}, s.guardian_name, s.guardian_email, s.guardian_phone, s.push_token, s.postal_address, \
-         s.preferred_channel, {exposed}, {channels} FROM subjects s WHERE s.tenant_id = {}",
+         s.preferred_channel, {exposed}, {channels}, s.guardian_push_token, s.guardian_postal_address \
+         FROM subjects s WHERE s.tenant_id = {}",
         st.bind(Bind::Text(tenant_id.to_owned())),
     );
     let criteria = criteria(conn, &mut st, incident_id, state, scope_mask);
@@ -567,10 +534,14 @@ pub struct AffectedRow {
     pub exposed_categories: i64,
     /// [`channel_bits`] the person can be reached on.
     pub channels: i32,
+    /// Guardian's push token.
+    pub guardian_push_token: Option<String>,
+    /// Guardian's postal address.
+    pub guardian_postal_address: Option<String>,
 }
 
 /// Column names of [`AffectedRow::csv_record`], for the CSV header.
-pub const CSV_HEADER: [&str; 15] = [
+pub const CSV_HEADER: [&str; 17] = [
     "external_id",
     "name",
     "email",
@@ -586,6 +557,8 @@ pub const CSV_HEADER: [&str; 15] = [
     "preferred_channel",
     "exposed_categories",
     "channels",
+    "guardian_push_token",
+    "guardian_postal_address",
 ];
 
 impl AffectedRow {
@@ -626,12 +599,14 @@ impl AffectedRow {
             "preferred_channel": self.preferred_channel,
             "exposed_categories": self.exposed(),
             "channels": self.channel_words(),
+            "guardian_push_token": self.guardian_push_token,
+            "guardian_postal_address": self.guardian_postal_address,
         })
     }
 
     /// One CSV line in [`CSV_HEADER`] order; sets are `;`-separated, and names and
     /// addresses (free text) cannot start a spreadsheet formula.
-    pub fn csv_record(&self) -> [String; 15] {
+    pub fn csv_record(&self) -> [String; 17] {
         let text = |v: &Option<String>| v.clone().unwrap_or_default();
         let free = |v: &Option<String>| spreadsheet_safe(v.as_deref().unwrap_or_default());
         let words = self
@@ -655,6 +630,8 @@ impl AffectedRow {
             text(&self.preferred_channel),
             words.join(";"),
             self.channel_words().join(";"),
+            text(&self.guardian_push_token),
+            free(&self.guardian_postal_address),
         ]
     }
 }

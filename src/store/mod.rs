@@ -14,12 +14,15 @@ macro_rules! with_backend {
 pub(crate) use with_backend;
 
 pub mod affected;
+pub mod delivery;
 pub mod dispatches;
 pub mod incidents;
 pub mod notice_contents;
 pub mod obligations;
 pub mod outbox;
 pub mod plans;
+pub mod relays;
+pub mod sql;
 pub mod subjects;
 pub mod tenants;
 pub mod timeline;
@@ -30,6 +33,14 @@ use crate::error::{AppError, AppResult};
 /// Encodes a list as JSON text for a `Text` column.
 pub(crate) fn to_json_text<T: serde::Serialize>(value: &T) -> AppResult<String> {
     serde_json::to_string(value).map_err(|e| AppError::Unexpected(e.into()))
+}
+
+/// Parses a stored vocabulary word; a word that does not parse is an error naming
+/// the column, never a silent default.
+pub(crate) fn word<T: std::str::FromStr<Err = String>>(what: &str, stored: &str) -> AppResult<T> {
+    stored
+        .parse()
+        .map_err(|e| AppError::Unexpected(anyhow::anyhow!("stored {what}: {e}")))
 }
 
 /// Decodes a JSON `Text` column.

@@ -64,6 +64,8 @@ pub struct ObligationRow {
     pub created_at: NaiveDateTime,
     /// When it last changed.
     pub updated_at: NaiveDateTime,
+    /// Why an obligation to notify people is still open after its dispatch.
+    pub status_note: Option<String>,
 }
 
 impl ObligationRow {
@@ -99,6 +101,7 @@ impl ObligationRow {
             "evidence": self.evidence,
             "waived_reason": self.waived_reason,
             "resolved_by": self.resolved_by,
+            "status_note": self.status_note,
         })
     }
 }

@@ -17,7 +17,7 @@ use crate::domain::{
 use crate::error::{AppError, AppResult};
 
 /// Rows per insert statement. A full batch is a fixed-size array, so diesel
-/// prepares its statement once and reuses it (19 columns × 1000 rows stays
+/// prepares its statement once and reuses it (21 columns × 1000 rows stays
 /// under SQLite's and PostgreSQL's bind-parameter limits).
 pub const UPSERT_BATCH: usize = 1000;
 
@@ -44,6 +44,8 @@ pub struct SubjectRecord {
     content_hash: i64,
     created_at: NaiveDateTime,
     updated_at: NaiveDateTime,
+    guardian_push_token: Option<String>,
+    guardian_postal_address: Option<String>,
 }
 
 impl SubjectRecord {
@@ -70,6 +72,8 @@ impl SubjectRecord {
             preferred_channel: s.preferred_channel.map(|c| c.as_str()),
             created_at: now,
             updated_at: now,
+            guardian_push_token: s.guardian_push_token,
+            guardian_postal_address: s.guardian_postal_address,
         }
     }
 }
@@ -213,6 +217,8 @@ fn replace_changed(conn: &mut DbConnection, rows: Vec<SubjectRecord>) -> AppResu
                 subjects::guardian_email.eq(excluded(subjects::guardian_email)),
                 subjects::guardian_phone.eq(excluded(subjects::guardian_phone)),
                 subjects::push_token.eq(excluded(subjects::push_token)),
+                subjects::guardian_push_token.eq(excluded(subjects::guardian_push_token)),
+                subjects::guardian_postal_address.eq(excluded(subjects::guardian_postal_address)),
                 subjects::postal_address.eq(excluded(subjects::postal_address)),
                 subjects::preferred_channel.eq(excluded(subjects::preferred_channel)),
                 subjects::systems.eq(excluded(subjects::systems)),
@@ -266,6 +272,10 @@ pub struct SubjectRow {
     pub created_at: NaiveDateTime,
     /// Last change.
     pub updated_at: NaiveDateTime,
+    /// See [`Subject`].
+    pub guardian_push_token: Option<String>,
+    /// See [`Subject`].
+    pub guardian_postal_address: Option<String>,
 }
 
 impl SubjectRow {
@@ -288,6 +298,8 @@ impl SubjectRow {
             guardian_name: self.guardian_name.clone(),
             guardian_email: self.guardian_email.clone(),
             guardian_phone: self.guardian_phone.clone(),
+            guardian_push_token: self.guardian_push_token.clone(),
+            guardian_postal_address: self.guardian_postal_address.clone(),
             push_token: self.push_token.clone(),
             postal_address: self.postal_address.clone(),
             preferred_channel: self

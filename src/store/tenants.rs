@@ -206,7 +206,8 @@ pub fn notice_settings(row: &TenantRow) -> AppResult<NoticeSettings> {
 
 /// Validates and stores a profile `{establishments?, commitments?, closures?, notices?}`
 /// (absent establishments are kept), then recomputes the obligations of the
-/// tenant's incidents that are not closed.
+/// tenant's incidents that are not closed and lets held messages meet the new
+/// send window.
 pub fn update_profile(
     conn: &mut DbConnection,
     tenant_id: &str,
@@ -245,6 +246,8 @@ pub fn update_profile(
     for incident_id in incidents::open_ids(conn, tenant_id)? {
         obligations::refresh(conn, tenant_id, &incident_id)?;
     }
+    // A new (or no) send window takes effect at once for messages held by the old.
+    super::outbox::reapply_windows(conn, tenant_id, now_micros())?;
     get(conn, tenant_id)?.to_tenant()
 }
 

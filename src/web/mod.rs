@@ -15,10 +15,10 @@ use tracing_actix_web::TracingLogger;
 use crate::config::Settings;
 use std::sync::Arc;
 
+use crate::compose::NoticeService;
 use crate::db::Db;
 use crate::dispatch::channels::Adapters;
 use crate::dispatch::worker::{Worker, WorkerOptions};
-use crate::store::plans::NoticeService;
 
 /// A bound, ready-to-run server.
 pub struct Application {

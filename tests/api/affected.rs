@@ -288,23 +288,31 @@ async fn minors_turn_adult_on_their_eighteenth_birthday() {
 async fn minors_are_reached_through_their_guardians() {
     let app = spawn_app().await;
     let t = app.tenant("acme");
+    let header = format!(
+        "{},guardian_push_token,guardian_postal_address",
+        breachline::import::synthetic::HEADER
+    );
     let rows = [
         // adult with own e-mail and phone
-        "AD,,ad@example.com,+819011111111,,JP,1990-01-01,,,,,,,crm,",
+        "AD,,ad@example.com,+819011111111,,JP,1990-01-01,,,,,,,crm,,,",
         // minor with own e-mail and phone but no guardian: not reachable by e-mail/SMS
-        "M1,,kid@example.com,+819022222222,,JP,2015-01-01,,,,,,,crm,",
-        // minor with a guardian e-mail only, plus own push token and address
-        "M2,,,,,JP,2015-01-01,Mum,mum@example.com,,tok,\"1 Main St\",,crm,",
+        "M1,,kid@example.com,+819022222222,,JP,2015-01-01,,,,,,,crm,,,",
+        // minor with a guardian e-mail only, plus their own push token and address:
+        // the child's device and address never get the parents' notice
+        "M2,,,,,JP,2015-01-01,Mum,mum@example.com,,tok,\"1 Main St\",,crm,,,",
         // minor with guardian phone only
-        "M3,,,,,JP,2015-01-01,Dad,,+819033333333,,,,crm,",
+        "M3,,,,,JP,2015-01-01,Dad,,+819033333333,,,,crm,,,",
+        // minor whose guardian has a device and an address of their own
+        "M4,,,,,JP,2015-01-01,Aunt,,,kid-tok,,,crm,,aunt-tok,\"2 High St\"",
         // adult with nothing
-        "NONE,,,,,JP,1990-01-01,Gran,gran@example.com,,,,,crm,",
+        "NONE,,,,,JP,1990-01-01,Gran,gran@example.com,,,,,crm,,,",
     ];
-    import_csv(&app, &t.admin, &rows, "").await;
+    let (status, body) = crate::subjects::import_csv_with(&app, &t.admin, &header, &rows, "").await;
+    assert_eq!(status, 200, "{body}");
     let id = incident(&app, &t.responder, "2026-03-01T10:00:00+09:00").await;
     let (_, body) = put_scope(&app, &t.responder, &id, json!({"systems": ["crm"]})).await;
     let s = &body["summary"];
-    assert_eq!(s["minors"], 3);
+    assert_eq!(s["minors"], 4);
     assert_eq!(
         s["contactable"],
         json!({"email": 2, "sms": 2, "push": 1, "letter": 1})
@@ -324,8 +332,9 @@ async fn minors_are_reached_through_their_guardians() {
             )
         })
         .collect();
-    assert_eq!(channels["M2"], json!(["email", "push", "letter"]));
+    assert_eq!(channels["M2"], json!(["email"]));
     assert_eq!(channels["M3"], json!(["sms"]));
+    assert_eq!(channels["M4"], json!(["push", "letter"]));
 }
 
 #[tokio::test]
@@ -406,9 +415,9 @@ C
     let text = resp.text().await.unwrap();
     let lines: Vec<&str> = text.lines().collect();
     assert!(lines[0].starts_with("external_id,name,email"), "{text}");
-    assert_eq!(lines[1], "A,\"Ann, Jr\",,,,JP,false,,,,,,,contact,");
+    assert_eq!(lines[1], "A,\"Ann, Jr\",,,,JP,false,,,,,,,contact,,,");
     assert_eq!(
-        lines[2], "C,'=1+2,,+819012345678,,CN,false,,,,,,,,sms",
+        lines[2], "C,'=1+2,,+819012345678,,CN,false,,,,,,,,sms,,",
         "a formula in a name is defused; a phone number is left alone"
     );
     assert_eq!(lines.len(), 3, "{text}");
@@ -622,8 +631,9 @@ async fn summary_equals_counts_computed_independently() {
         let channels = [
             ("email", if minor { p.guardian_email } else { p.email }),
             ("sms", if minor { p.guardian_phone } else { p.phone }),
-            ("push", p.push),
-            ("letter", p.letter),
+            // A minor's own device and address are never used (no guardian ones here).
+            ("push", p.push && !minor),
+            ("letter", p.letter && !minor),
         ];
         if minor {
             bump(&mut expected["minors"]);

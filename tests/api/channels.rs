@@ -64,8 +64,8 @@ fn build_adapters(env: &[(&str, &str)]) -> (Adapters, tempfile::TempDir) {
     )
 }
 
-fn is_transient(outcome: &Outcome) -> bool {
-    matches!(outcome, Outcome::Transient(_))
+fn is_relay_down(outcome: &Outcome) -> bool {
+    matches!(outcome, Outcome::RelayDown(_))
 }
 
 fn is_permanent(outcome: &Outcome) -> bool {
@@ -463,7 +463,7 @@ async fn unparseable_addresses_are_permanent_without_a_connection() {
 }
 
 #[tokio::test]
-async fn a_relay_that_is_down_is_transient() {
+async fn a_relay_that_is_down_is_relay_down() {
     let port = {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         listener.local_addr().unwrap().port()
@@ -474,11 +474,11 @@ async fn a_relay_that_is_down_is_transient() {
         .get(Channel::Email)
         .send(&outgoing(Channel::Email, "hanako@example.jp"))
         .await;
-    assert!(is_transient(&outcome), "{outcome:?}");
+    assert!(is_relay_down(&outcome), "{outcome:?}");
 }
 
 #[tokio::test]
-async fn auth_login_works_and_refused_credentials_are_transient() {
+async fn auth_login_works_and_refused_credentials_pause_the_relay() {
     let state = || SmtpState {
         auth: "LOGIN",
         login: Some(("mailer".into(), "right".into())),
@@ -499,7 +499,7 @@ async fn auth_login_works_and_refused_credentials_are_transient() {
     let (adapters, _dir) = build_adapters(&[("BREACHLINE_SMTP_URL", &url)]);
     let outcome = adapters.get(Channel::Email).send(&msg).await;
     assert!(
-        matches!(&outcome, Outcome::Transient(why) if why.contains("535")),
+        matches!(&outcome, Outcome::RelayDown(why) if why.contains("535")),
         "{outcome:?}"
     );
     assert!(peer.received().is_empty());
@@ -770,13 +770,13 @@ async fn twilio_errors_are_classified() {
     for status in [429, 500, 503, 401, 403] {
         peer.answer(status, json!({"code": 20003}));
         let outcome = sms.send(&msg).await;
-        assert!(is_transient(&outcome), "{status}: {outcome:?}");
+        assert!(is_relay_down(&outcome), "{status}: {outcome:?}");
     }
     peer.answer(201, json!({"sid": "SM2"}));
     peer.answer_late(Duration::from_secs(3));
     let slow = sms.send(&msg).await;
     assert!(
-        matches!(&slow, Outcome::Transient(why) if why.contains("timeout")),
+        matches!(&slow, Outcome::RelayDown(why) if why.contains("timeout")),
         "{slow:?}"
     );
 }
@@ -902,7 +902,7 @@ async fn fcm_gets_the_v1_message_with_the_token_from_the_file() {
 }
 
 #[tokio::test]
-async fn fcm_unregistered_tokens_are_permanent_and_outages_transient() {
+async fn fcm_unregistered_tokens_are_permanent_and_outages_pause_the_relay() {
     let unregistered = json!({"error": {"code": 404, "message": "Requested entity was not found.",
         "status": "NOT_FOUND", "details": [{"@type": "type.googleapis.com/google.firebase.fcm.v1.FcmError",
         "errorCode": "UNREGISTERED"}]}});
@@ -923,18 +923,18 @@ async fn fcm_unregistered_tokens_are_permanent_and_outages_transient() {
     peer.answer(404, json!({}));
     assert!(is_permanent(&push.send(&msg).await));
     peer.answer(503, json!({"error": {"status": "UNAVAILABLE"}}));
-    assert!(is_transient(&push.send(&msg).await));
+    assert!(is_relay_down(&push.send(&msg).await));
     peer.answer(401, json!({"error": {"status": "UNAUTHENTICATED"}}));
-    assert!(is_transient(&push.send(&msg).await));
+    assert!(is_relay_down(&push.send(&msg).await));
     peer.answer(200, json!({"name": "x"}));
     peer.answer_late(Duration::from_secs(3));
-    assert!(is_transient(&push.send(&msg).await));
+    assert!(is_relay_down(&push.send(&msg).await));
 
     std::fs::remove_file(&token_file).unwrap();
     let before = peer.requests().len();
     let no_token = push.send(&msg).await;
     assert!(
-        matches!(&no_token, Outcome::Transient(why) if why.contains("token file")),
+        matches!(&no_token, Outcome::RelayDown(why) if why.contains("token file")),
         "{no_token:?}"
     );
     assert_eq!(

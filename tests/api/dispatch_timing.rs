@@ -94,11 +94,7 @@ async fn no_receipt_in_time_moves_the_person_to_their_next_channel_once() {
     let expired = app
         .db
         .write_blocking(|conn| {
-            breachline::dispatch::worker::expire_receipts(
-                conn,
-                breachline::domain::now_micros(),
-                10,
-            )
+            breachline::store::delivery::expire_receipts(conn, breachline::domain::now_micros(), 10)
         })
         .unwrap();
     assert_eq!(expired, 1);
@@ -208,9 +204,17 @@ async fn a_closed_send_window_holds_messages_until_it_opens() {
     }
     let p = progress(&app, &t, &id, &d).await;
     assert_eq!(
-        (p["counts"]["queued"].as_i64(), p["eta_at"].is_null()),
-        (Some(2), true),
+        (
+            p["counts"]["queued"].as_i64(),
+            p["held"]["by_channel"]["email"].as_i64()
+        ),
+        (Some(2), Some(2)),
         "{p}"
+    );
+    let opens = instant(&p["held"]["until"]);
+    assert!(
+        instant(&p["eta_at"]) >= opens,
+        "the estimate counts from the window's opening, not from now: {p}"
     );
 
     // The window opens (here: is moved over now, and the rows are due).

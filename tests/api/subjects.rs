@@ -27,7 +27,18 @@ pub async fn send(
 
 /// Imports a CSV (header added) through the API.
 pub async fn import_csv(app: &TestApp, token: &str, rows: &[&str], query: &str) -> (u16, Value) {
-    let body = format!("{HEADER}\n{}\n", rows.join("\n"));
+    import_csv_with(app, token, HEADER, rows, query).await
+}
+
+/// Imports a CSV with this header through the API.
+pub async fn import_csv_with(
+    app: &TestApp,
+    token: &str,
+    header: &str,
+    rows: &[&str],
+    query: &str,
+) -> (u16, Value) {
+    let body = format!("{header}\n{}\n", rows.join("\n"));
     send(
         app,
         "POST",

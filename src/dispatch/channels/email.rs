@@ -4,23 +4,15 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use lettre::message::{Mailbox, MultiPart, SinglePart};
-use lettre::transport::smtp::authentication::Credentials;
-use lettre::transport::smtp::client::{Tls, TlsParameters};
-use lettre::transport::smtp::{self, PoolConfig};
-use lettre::{
-    Address, AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor,
-};
-use secrecy::ExposeSecret;
+use lettre::{Address, AsyncFileTransport, AsyncTransport, Message, Tokio1Executor};
 
+use super::smtp::{Failure, SmtpRelay};
 use super::{ChannelAdapter, ConfigAlarm, Outcome, Outgoing, SendFuture, logged, required};
-use crate::dispatch::settings::{EmailSettings, SmtpTls, SmtpUrl};
+use crate::dispatch::settings::{EmailSettings, SmtpUrl};
 use crate::domain::Channel;
 
-/// SMTP reply codes that mean our login was refused, not the recipient.
-const CREDENTIAL_CODES: &[&str] = &["530", "534", "535", "538"];
-
 enum Transport {
-    Smtp(AsyncSmtpTransport<Tokio1Executor>),
+    Smtp(SmtpRelay),
     File(AsyncFileTransport<Tokio1Executor>, PathBuf),
 }
 
@@ -32,35 +24,15 @@ pub(super) struct EmailAdapter {
 }
 
 impl EmailAdapter {
-    /// A pooled relay; needs a Tokio runtime.
+    /// A relay with its own pool of at most `pool_size` connections.
     pub(super) fn smtp(
         url: &SmtpUrl,
         settings: &EmailSettings,
-        timeout: Duration,
+        stage_timeout: Duration,
+        send_timeout: Duration,
     ) -> anyhow::Result<Self> {
-        let tls = |host: &str| TlsParameters::new(host.to_owned());
-        let tls = match url.tls {
-            SmtpTls::None => Tls::None,
-            SmtpTls::StartTls => Tls::Required(tls(&url.host)?),
-            SmtpTls::Tls => Tls::Wrapper(tls(&url.host)?),
-        };
-        let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&url.host)
-            .port(url.port)
-            .tls(tls)
-            .timeout(Some(timeout))
-            .pool_config(PoolConfig::new().max_size(settings.pool_size));
-        if let Some(user) = &url.user {
-            let password = url
-                .password
-                .as_ref()
-                .map(|p| p.expose_secret().to_owned())
-                .unwrap_or_default();
-            builder = builder.credentials(Credentials::new(user.clone(), password));
-        }
-        Ok(Self::with(
-            Transport::Smtp(builder.build()),
-            settings.from.clone(),
-        ))
+        let relay = SmtpRelay::new(url, settings.pool_size, stage_timeout, send_timeout)?;
+        Ok(Self::with(Transport::Smtp(relay), settings.from.clone()))
     }
 
     /// Writes one `.eml` file per message into `dir` (created on first use).
@@ -83,13 +55,19 @@ impl EmailAdapter {
             Err(outcome) => return outcome,
         };
         match &self.transport {
-            Transport::Smtp(smtp) => match smtp.send(email).await {
-                Ok(_) => {
-                    self.alarm.clear();
-                    Outcome::Sent { provider_id: None }
+            Transport::Smtp(relay) => {
+                let envelope = email.envelope().clone();
+                match relay.send(&envelope, &email.formatted()).await {
+                    Ok(()) => {
+                        self.alarm.clear();
+                        Outcome::Sent { provider_id: None }
+                    }
+                    Err(Failure::Relay(why)) => Outcome::RelayDown(why),
+                    Err(Failure::Person(why)) => Outcome::Transient(why),
+                    Err(Failure::Refused(why)) => Outcome::Permanent(why),
+                    Err(Failure::Configuration(why)) => self.alarm.raise(msg, "smtp", why),
                 }
-                Err(err) => self.classify(msg, &err),
-            },
+            }
             Transport::File(files, dir) => write_file(files, dir, email).await,
         }
     }
@@ -135,27 +113,6 @@ impl EmailAdapter {
         };
         built.map_err(|e| Outcome::Permanent(format!("cannot build the e-mail: {e}")))
     }
-
-    fn classify(&self, msg: &Outgoing, err: &smtp::Error) -> Outcome {
-        match err.status().map(|code| code.to_string()) {
-            Some(code) if CREDENTIAL_CODES.contains(&code.as_str()) => self.alarm.raise(
-                msg,
-                "smtp",
-                format!("smtp {code}: the relay refused our credentials"),
-            ),
-            Some(code) if err.is_permanent() => {
-                Outcome::Permanent(format!("smtp {code}: rejected by the relay"))
-            }
-            Some(code) => Outcome::Transient(format!("smtp {code}: deferred by the relay")),
-            None if err.is_tls() => self.alarm.raise(
-                msg,
-                "smtp",
-                format!("smtp TLS with the relay failed: {err}"),
-            ),
-            None if err.is_timeout() => Outcome::Transient("smtp: the relay timed out".into()),
-            None => Outcome::Transient(format!("smtp: {err}")),
-        }
-    }
 }
 
 /// The recipient mailbox; an address lettre cannot parse is permanent.
@@ -174,13 +131,13 @@ async fn write_file(
     email: Message,
 ) -> Outcome {
     if let Err(e) = tokio::fs::create_dir_all(dir).await {
-        return Outcome::Transient(format!("cannot create the e-mail outbox: {e}"));
+        return Outcome::RelayDown(format!("cannot create the e-mail outbox: {e}"));
     }
     match files.send(email).await {
         Ok(id) => Outcome::HandedOff {
             location: dir.join(format!("{id}.eml")).display().to_string(),
         },
-        Err(e) => Outcome::Transient(format!("cannot write the e-mail file: {e}")),
+        Err(e) => Outcome::RelayDown(format!("cannot write the e-mail file: {e}")),
     }
 }
 

@@ -75,7 +75,7 @@ pub(super) fn handed_off(written: std::io::Result<()>, path: &Path, channel: Cha
         Ok(()) => Outcome::HandedOff {
             location: path.display().to_string(),
         },
-        Err(e) => Outcome::Transient(format!("cannot write the {channel} outbox: {e}")),
+        Err(e) => Outcome::RelayDown(format!("cannot write the {channel} outbox: {e}")),
     }
 }
 

@@ -100,11 +100,11 @@ pub(super) async fn judge(
 fn transport_failure(api: Api, err: &reqwest::Error) -> Outcome {
     let name = api.name();
     if err.is_timeout() {
-        Outcome::Transient(format!("{name}: no answer within the timeout"))
+        Outcome::RelayDown(format!("{name}: no answer within the timeout"))
     } else if err.is_connect() {
-        Outcome::Transient(format!("{name}: cannot connect"))
+        Outcome::RelayDown(format!("{name}: cannot connect"))
     } else {
-        Outcome::Transient(format!("{name}: {}", strip_url(err)))
+        Outcome::RelayDown(format!("{name}: {}", strip_url(err)))
     }
 }
 
@@ -117,8 +117,8 @@ fn strip_url(err: &reqwest::Error) -> String {
     shown
 }
 
-/// 2xx sent; 401/403 our credentials (transient, logged loudly); 408/425/429/5xx
-/// transient; other 4xx permanent.
+/// 2xx sent; 401/403 our credentials (relay-wide, logged loudly); 408/425/429/5xx
+/// relay-wide; other 4xx permanent for this recipient.
 fn classify(api: Api, status: u16, body: &Value, msg: &Outgoing, alarm: &ConfigAlarm) -> Outcome {
     let name = api.name();
     let code = api.error_code(body);
@@ -141,9 +141,9 @@ fn classify(api: Api, status: u16, body: &Value, msg: &Outgoing, alarm: &ConfigA
             name,
             format!("{name} {status}{said}: our credentials were refused"),
         ),
-        408 | 425 | 429 | 500..=599 => Outcome::Transient(format!("{name} {status}{said}")),
+        408 | 425 | 429 | 500..=599 => Outcome::RelayDown(format!("{name} {status}{said}")),
         400..=499 => Outcome::Permanent(format!("{name} {status}{said}")),
-        _ => Outcome::Transient(format!("{name} {status}: unexpected answer")),
+        _ => Outcome::RelayDown(format!("{name} {status}: unexpected answer")),
     }
 }
 
@@ -328,7 +328,7 @@ mod tests {
             assert!(
                 matches!(
                     class(Api::Webhook, status, Value::Null),
-                    Outcome::Transient(_)
+                    Outcome::RelayDown(_)
                 ),
                 "{status}"
             );
@@ -359,7 +359,7 @@ mod tests {
         ));
         let quota = json!({"error": {"status": "RESOURCE_EXHAUSTED",
             "details": [{"errorCode": "QUOTA_EXCEEDED"}]}});
-        assert!(matches!(class(Api::Fcm, 429, quota), Outcome::Transient(_)));
+        assert!(matches!(class(Api::Fcm, 429, quota), Outcome::RelayDown(_)));
     }
 
     #[test]

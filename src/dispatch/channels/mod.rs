@@ -2,7 +2,7 @@
 //!
 //! | channel | providers (default first) |
 //! |---|---|
-//! | email | `file` (`.eml` under `outbox/email/`), `smtp` (pooled, STARTTLS/TLS, auth) |
+//! | email | `file` (`.eml` under `outbox/email/`), `smtp` (our pooled client with deadlines, STARTTLS/TLS, auth) |
 //! | sms | `file` (`outbox/sms/*.json`), `twilio`, `webhook` |
 //! | push | `file` (`outbox/push/*.json`), `fcm`, `webhook` |
 //! | letter | `print` (`outbox/letter/<batch>/` HTML + `manifest.csv`) |
@@ -17,6 +17,7 @@ mod files;
 mod http;
 mod push;
 mod sms;
+mod smtp;
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -25,8 +26,6 @@ use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
-
-use anyhow::bail;
 
 use super::settings::{ChannelSettings, EmailSettings, PushProvider, SmsProvider, SmtpUrl};
 use crate::domain::Channel;
@@ -94,8 +93,13 @@ pub enum Outcome {
         /// Where it was written.
         location: String,
     },
-    /// Worth retrying later (timeouts, 4xx SMTP replies, 429/5xx, our own credentials).
+    /// A failure about this person that may pass (a full mailbox, greylisting):
+    /// retry later; the attempt counts.
     Transient(String),
+    /// The relay or provider failed as a whole (refused or silent connections,
+    /// timeouts, `421`, 429/5xx, our own credentials): pause it and retry later
+    /// without spending the person's attempts.
+    RelayDown(String),
     /// Retrying will not help: move the person to their next channel.
     Permanent(String),
 }
@@ -124,17 +128,22 @@ pub struct Adapters {
     phone: Arc<dyn ChannelAdapter>,
     email_settings: EmailSettings,
     smtp_timeout: Duration,
+    smtp_send_timeout: Duration,
     relays: Mutex<HashMap<String, Arc<dyn ChannelAdapter>>>,
 }
 
 impl Adapters {
     /// Builds every adapter; file outboxes go under `data_dir/outbox/`.
-    /// With SMTP configured this must run inside a Tokio runtime (the pool spawns a task).
     pub fn from_settings(s: &ChannelSettings, data_dir: &Path) -> anyhow::Result<Self> {
         let outbox = data_dir.join("outbox");
         let client = http::client(s.http_timeout)?;
         let email: Arc<dyn ChannelAdapter> = match &s.email.smtp_url {
-            Some(url) => Arc::new(smtp_adapter(url, &s.email, s.smtp_timeout)?),
+            Some(url) => Arc::new(email::EmailAdapter::smtp(
+                url,
+                &s.email,
+                s.smtp_timeout,
+                s.smtp_send_timeout,
+            )?),
             None => Arc::new(email::EmailAdapter::file(
                 outbox.join("email"),
                 s.email.from.clone(),
@@ -166,6 +175,7 @@ impl Adapters {
             phone: Arc::new(batches::CallList::new(outbox.join("phone"))),
             email_settings: s.email.clone(),
             smtp_timeout: s.smtp_timeout,
+            smtp_send_timeout: s.smtp_send_timeout,
             relays: Mutex::new(HashMap::new()),
         })
     }
@@ -200,22 +210,15 @@ impl Adapters {
         if let Some(adapter) = relays.get(url.expose()) {
             return Ok(Arc::clone(adapter));
         }
-        let adapter: Arc<dyn ChannelAdapter> =
-            Arc::new(smtp_adapter(url, &self.email_settings, self.smtp_timeout)?);
+        let adapter: Arc<dyn ChannelAdapter> = Arc::new(email::EmailAdapter::smtp(
+            url,
+            &self.email_settings,
+            self.smtp_timeout,
+            self.smtp_send_timeout,
+        )?);
         relays.insert(url.expose().to_owned(), Arc::clone(&adapter));
         Ok(adapter)
     }
-}
-
-fn smtp_adapter(
-    url: &SmtpUrl,
-    settings: &EmailSettings,
-    timeout: Duration,
-) -> anyhow::Result<email::EmailAdapter> {
-    if tokio::runtime::Handle::try_current().is_err() {
-        bail!("the SMTP adapter must be built inside a Tokio runtime");
-    }
-    email::EmailAdapter::smtp(url, settings, timeout)
 }
 
 /// A tenant's view of the adapters, from [`Adapters::for_tenant`].
@@ -242,7 +245,7 @@ struct ConfigAlarm {
 }
 
 impl ConfigAlarm {
-    /// A transient outcome for a configuration problem, logged loudly the first time.
+    /// A relay-wide outcome for a configuration problem, logged loudly the first time.
     fn raise(&self, msg: &Outgoing, provider: &str, what: String) -> Outcome {
         if !self.raised.swap(true, Ordering::Relaxed) {
             tracing::error!(
@@ -253,7 +256,7 @@ impl ConfigAlarm {
                 "channel configuration refused; messages wait until an operator fixes it"
             );
         }
-        Outcome::Transient(what)
+        Outcome::RelayDown(what)
     }
 
     /// Called after a success: the next refusal is news again.
@@ -277,6 +280,9 @@ fn logged<'a>(
             }
             Outcome::Transient(why) => {
                 tracing::warn!(message.id = %id, %channel, provider, reason = %why, "send failed, will retry");
+            }
+            Outcome::RelayDown(why) => {
+                tracing::warn!(message.id = %id, %channel, provider, reason = %why, "relay failed, will retry");
             }
             Outcome::Permanent(why) => {
                 tracing::warn!(message.id = %id, %channel, provider, reason = %why, "send refused for good");

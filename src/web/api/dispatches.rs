@@ -1,13 +1,19 @@
-//! Dispatches: create from the plan, approve (four eyes), follow progress.
+//! Dispatches: create from the plan, list, approve (four eyes), cancel, release
+//! rows held by the send window, follow progress, download the ledger.
 
 use actix_web::{HttpResponse, web};
+use serde::Deserialize;
 use serde_json::json;
 
 use crate::audit::{self, AuditEvent};
+use crate::compose::NoticeService;
+use crate::compose::dispatch as composed;
 use crate::db::Db;
-use crate::error::AppResult;
-use crate::store::dispatches;
-use crate::store::plans::NoticeService;
+use crate::dispatch::progress::{self, DispatchProgress};
+use crate::dispatch::settings::ChannelSettings;
+use crate::domain::{Channel, now_micros};
+use crate::error::{AppError, AppResult};
+use crate::store::{dispatches, outbox};
 use crate::web::auth::Principal;
 
 pub fn config(cfg: &mut web::ServiceConfig) {
@@ -15,6 +21,7 @@ pub fn config(cfg: &mut web::ServiceConfig) {
         "/incidents/{id}/dispatches",
         web::post().to(create_dispatch),
     )
+    .route("/incidents/{id}/dispatches", web::get().to(list_dispatches))
     .route(
         "/incidents/{id}/dispatches/{dispatch}",
         web::get().to(get_dispatch),
@@ -22,6 +29,14 @@ pub fn config(cfg: &mut web::ServiceConfig) {
     .route(
         "/incidents/{id}/dispatches/{dispatch}/approve",
         web::post().to(approve_dispatch),
+    )
+    .route(
+        "/incidents/{id}/dispatches/{dispatch}/cancel",
+        web::post().to(cancel_dispatch),
+    )
+    .route(
+        "/incidents/{id}/dispatches/{dispatch}/release-held",
+        web::post().to(release_held),
     )
     .route(
         "/incidents/{id}/dispatches/{dispatch}/ledger",
@@ -33,28 +48,62 @@ async fn create_dispatch(
     who: Principal,
     db: web::Data<Db>,
     service: web::Data<NoticeService>,
+    channels: web::Data<ChannelSettings>,
     id: web::Path<String>,
 ) -> AppResult<HttpResponse> {
     who.require(who.role.can_edit_incidents(), "create dispatches")?;
     let view = db
         .write(move |conn| {
-            let row = dispatches::create(conn, &service, &who.tenant_id, &id, &who.name)?;
+            let row = composed::create(conn, &service, &who.tenant_id, &id, &who.name)?;
             audit::append(conn, &who.tenant_id, AuditEvent {
                 actor: who.actor(),
                 action: "dispatch.create",
                 target: format!("dispatch:{}", row.id),
                 details: json!({ "incident": id.as_str(), "recipients": row.recipients, "content_hash": row.content_hash }),
             })?;
-            dispatches::progress(conn, &row)
+            progress::progress(conn, &channels, &row)
         })
         .await?;
     Ok(HttpResponse::Created().json(view))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ListQuery {
+    before: Option<String>,
+    limit: Option<i64>,
+}
+
+/// The incident's dispatches, newest first, with their progress.
+async fn list_dispatches(
+    who: Principal,
+    db: web::Data<Db>,
+    channels: web::Data<ChannelSettings>,
+    id: web::Path<String>,
+    query: web::Query<ListQuery>,
+) -> AppResult<HttpResponse> {
+    let ListQuery { before, limit } = query.into_inner();
+    let limit = super::page_limit(limit)?;
+    let items = db
+        .read(move |conn| {
+            crate::store::incidents::get(conn, &who.tenant_id, &id)?;
+            dispatches::list(conn, &who.tenant_id, &id, before.as_deref(), limit)?
+                .iter()
+                .map(|row| progress::progress(conn, &channels, row))
+                .collect::<AppResult<Vec<DispatchProgress>>>()
+        })
+        .await?;
+    let next = (items.len() as i64 == limit)
+        .then(|| items.last().map(|d| d.id.clone()))
+        .flatten();
+    Ok(HttpResponse::Ok().json(json!({ "items": items, "next": next })))
 }
 
 async fn approve_dispatch(
     who: Principal,
     db: web::Data<Db>,
     service: web::Data<NoticeService>,
+    channels: web::Data<ChannelSettings>,
     path: web::Path<(String, String)>,
 ) -> AppResult<HttpResponse> {
     who.require(
@@ -66,7 +115,7 @@ async fn approve_dispatch(
     let view = db
         .write(move |conn| {
             let row = dispatches::get(conn, &who.tenant_id, &incident_id, &dispatch_id)?;
-            dispatches::approve(conn, service, &row, &who.name)?;
+            composed::approve(conn, service, &row, &who.name)?;
             audit::append(
                 conn,
                 &who.tenant_id,
@@ -74,11 +123,93 @@ async fn approve_dispatch(
                     actor: who.actor(),
                     action: "dispatch.approve",
                     target: format!("dispatch:{dispatch_id}"),
-                    details: json!({ "incident": incident_id, "content_hash": row.content_hash }),
+                    details: json!({ "incident": incident_id, "content_hash": row.content_hash, "warnings": row.warnings }),
                 },
             )?;
             let row = dispatches::get(conn, &who.tenant_id, &incident_id, &dispatch_id)?;
-            dispatches::progress(conn, &row)
+            progress::progress(conn, &channels, &row)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(view))
+}
+
+/// Cancels a dispatch awaiting approval (a stale one, or one made by mistake).
+async fn cancel_dispatch(
+    who: Principal,
+    db: web::Data<Db>,
+    channels: web::Data<ChannelSettings>,
+    path: web::Path<(String, String)>,
+) -> AppResult<HttpResponse> {
+    who.require(who.role.can_edit_incidents(), "cancel dispatches")?;
+    let (incident_id, dispatch_id) = path.into_inner();
+    let view = db
+        .write(move |conn| {
+            let row = dispatches::get(conn, &who.tenant_id, &incident_id, &dispatch_id)?;
+            dispatches::cancel(conn, &row, &who.name)?;
+            audit::append(
+                conn,
+                &who.tenant_id,
+                AuditEvent {
+                    actor: who.actor(),
+                    action: "dispatch.cancel",
+                    target: format!("dispatch:{dispatch_id}"),
+                    details: json!({ "incident": incident_id, "recipients": row.recipients }),
+                },
+            )?;
+            let row = dispatches::get(conn, &who.tenant_id, &incident_id, &dispatch_id)?;
+            progress::progress(conn, &channels, &row)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(view))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct ReleaseBody {
+    channel: Option<String>,
+}
+
+/// "Send now": releases the messages the tenant's send window holds back (one
+/// channel, or all), by an approver, audited.
+async fn release_held(
+    who: Principal,
+    db: web::Data<Db>,
+    channels: web::Data<ChannelSettings>,
+    path: web::Path<(String, String)>,
+    body: Option<web::Json<ReleaseBody>>,
+) -> AppResult<HttpResponse> {
+    who.require(
+        who.role.can_approve(),
+        "release messages held by the send window (approver role only)",
+    )?;
+    let channel = body
+        .and_then(|b| b.into_inner().channel)
+        .map(|c| c.parse::<Channel>())
+        .transpose()
+        .map_err(|reason| AppError::field("channel", reason))?;
+    let (incident_id, dispatch_id) = path.into_inner();
+    let view = db
+        .write(move |conn| {
+            let row = dispatches::get(conn, &who.tenant_id, &incident_id, &dispatch_id)?;
+            if row.approved_at.is_none() {
+                return Err(AppError::Conflict(format!(
+                    "dispatch is {}: approve it before releasing anything",
+                    row.status
+                )));
+            }
+            let released = outbox::release_held(conn, &row.id, channel, now_micros())?;
+            audit::append(
+                conn,
+                &who.tenant_id,
+                AuditEvent {
+                    actor: who.actor(),
+                    action: "dispatch.release_held",
+                    target: format!("dispatch:{dispatch_id}"),
+                    details: json!({ "incident": incident_id, "channel": channel, "released": released }),
+                },
+            )?;
+            let progress = progress::progress(conn, &channels, &row)?;
+            Ok(json!({ "released": released, "dispatch": progress }))
         })
         .await?;
     Ok(HttpResponse::Ok().json(view))
@@ -87,13 +218,14 @@ async fn approve_dispatch(
 async fn get_dispatch(
     who: Principal,
     db: web::Data<Db>,
+    channels: web::Data<ChannelSettings>,
     path: web::Path<(String, String)>,
 ) -> AppResult<HttpResponse> {
     let (incident_id, dispatch_id) = path.into_inner();
     let view = db
         .read(move |conn| {
             let row = dispatches::get(conn, &who.tenant_id, &incident_id, &dispatch_id)?;
-            dispatches::progress(conn, &row)
+            progress::progress(conn, &channels, &row)
         })
         .await?;
     Ok(HttpResponse::Ok().json(view))
@@ -133,8 +265,7 @@ async fn get_ledger(
             }
         }
     });
-    let body = futures_util::stream::once(async move { Ok::<_, crate::error::AppError>(header) })
-        .chain(pages);
+    let body = futures_util::stream::once(async move { Ok::<_, AppError>(header) }).chain(pages);
     Ok(HttpResponse::Ok()
         .content_type("text/csv; charset=utf-8")
         .insert_header(("Content-Disposition", "attachment; filename=\"ledger.csv\""))

@@ -5,10 +5,10 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::audit::{self, AuditEvent};
+use crate::compose::{self, IncidentNotices, NoticeService, plan};
 use crate::db::Db;
 use crate::domain::Channel;
 use crate::error::{AppError, AppResult};
-use crate::store::plans::{self, IncidentNotices, NoticeService};
 use crate::web::auth::Principal;
 
 pub fn config(cfg: &mut web::ServiceConfig) {
@@ -29,12 +29,12 @@ async fn create_plan(
     who.require(who.role.can_edit_incidents(), "plan notices")?;
     let summary = db
         .write(move |conn| {
-            let summary = plans::build(conn, service.into_inner(), &who.tenant_id, &id, &who.name)?;
+            let summary = plan::build(conn, service.into_inner(), &who.tenant_id, &id, &who.name)?;
             audit::append(conn, &who.tenant_id, AuditEvent {
                 actor: who.actor(),
                 action: "plan.create",
                 target: format!("incident:{id}"),
-                details: json!({ "total": summary["total"], "unreachable": summary["unreachable"], "by_channel": summary["by_channel"] }),
+                details: json!({ "total": summary.total, "unreachable": summary.unreachable, "by_channel": summary.by_channel }),
             })?;
             Ok(summary)
         })
@@ -49,7 +49,7 @@ async fn get_plan(
 ) -> AppResult<HttpResponse> {
     who.require(who.role.can_read_subjects(), "read notice plans")?;
     let summary = db
-        .read(move |conn| plans::get(conn, &who.tenant_id, &id))
+        .read(move |conn| plan::get(conn, &who.tenant_id, &id))
         .await?;
     Ok(HttpResponse::Ok().json(summary))
 }
@@ -98,7 +98,7 @@ async fn preview_notice(
     let view = db
         .read(move |conn| {
             let notices = IncidentNotices::load(conn, service.into_inner(), &who.tenant_id, &id)?;
-            let row = plans::affected_row(conn, &who.tenant_id, &id, &subject)?;
+            let row = compose::affected_row(conn, &who.tenant_id, &id, &subject)?;
             notices.preview(&row, channel)
         })
         .await?;

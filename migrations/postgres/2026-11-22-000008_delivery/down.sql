@@ -1,0 +1,14 @@
+DROP TABLE relay_pauses;
+ALTER TABLE obligations DROP COLUMN status_note;
+DROP INDEX outbox_dispatch_status;
+ALTER TABLE outbox DROP COLUMN send_window;
+ALTER TABLE dispatches DROP COLUMN cancelled_at;
+ALTER TABLE dispatches DROP COLUMN cancelled_by;
+ALTER TABLE dispatches DROP COLUMN warnings;
+ALTER TABLE dispatch_recipients DROP COLUMN covered_by;
+ALTER TABLE dispatch_recipients DROP COLUMN wanted_locale;
+ALTER TABLE plan_entries DROP COLUMN wanted_locale;
+ALTER TABLE affected_subjects DROP COLUMN guardian_postal_address;
+ALTER TABLE affected_subjects DROP COLUMN guardian_push_token;
+ALTER TABLE subjects DROP COLUMN guardian_postal_address;
+ALTER TABLE subjects DROP COLUMN guardian_push_token;
