@@ -2,6 +2,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod logging;
 pub mod public;
 
 use std::net::TcpListener;
@@ -56,7 +57,7 @@ impl Application {
         let worker_db = db.get_ref().clone();
         let mut server = HttpServer::new(move || {
             App::new()
-                .wrap(TracingLogger::default())
+                .wrap(TracingLogger::<logging::RedactedRootSpan>::new())
                 .app_data(db.clone())
                 .app_data(uploads.clone())
                 .app_data(notices.clone())

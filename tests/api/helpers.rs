@@ -1,3 +1,5 @@
+pub mod peers;
+
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 

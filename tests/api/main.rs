@@ -12,6 +12,7 @@ mod dispatch;
 mod dispatch_timing;
 mod health;
 mod helpers;
+mod hostile;
 mod incidents;
 mod migrations;
 mod notices;
