@@ -340,7 +340,7 @@ impl IncidentNotices {
             subject: rendered.subject,
             text: rendered.text,
             html: rendered.html,
-            segments: limits.segments.clone(),
+            segments: limits.segments,
             complete: checklist.iter().all(|c| c.present),
             limits,
             checklist,

@@ -8,6 +8,8 @@ mod affected;
 mod audit;
 pub mod channels;
 mod cli;
+mod crash;
+mod delivery_props;
 mod dispatch;
 mod dispatch_timing;
 mod health;
