@@ -19,7 +19,8 @@ pub struct ReportInput {
     pub tenant_name: String,
     /// The affected set's counts; `None` while no affected set has been computed.
     pub affected: Option<AffectedCounts>,
-    /// The incident's obligations under this report's regime, with their clocks.
+    /// The incident's obligations with their clocks (any regime: the builder keeps the
+    /// report's regime's).
     pub obligations: Vec<ObligationClock>,
     /// What was sent to people, from the dispatch ledger and the bulletin.
     pub proof: Proof,
