@@ -9,11 +9,13 @@ pub mod compose;
 pub mod config;
 pub mod db;
 pub mod dispatch;
+#[macro_use]
 pub mod domain;
 pub mod error;
 pub mod import;
 pub mod notices;
 pub mod regimes;
+pub mod reports;
 pub mod store;
 pub mod telemetry;
 pub mod web;
