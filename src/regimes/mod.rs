@@ -24,6 +24,7 @@ use serde::Serialize;
 use crate::calendar::CalendarError;
 use crate::domain::FieldError;
 
+pub(crate) use conditions::thousands;
 pub use deadline::DeadlineKind;
 pub use input::{
     AffectedGroup, Commitment, CommitmentPeriod, EvaluationInput, TenantProfile, parse,
