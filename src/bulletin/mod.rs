@@ -4,4 +4,6 @@
 //! language choice and the Atom feed. Storage is `store::bulletins`; routes are
 //! `web::api::bulletins` (operators) and `web::bulletins` (the public).
 
+pub mod content;
 pub mod decision;
+pub mod lint;
