@@ -6,4 +6,6 @@
 
 pub mod content;
 pub mod decision;
+pub mod feed;
 pub mod lint;
+pub mod pages;
