@@ -52,6 +52,23 @@ pub struct Labels {
     press: String,
 }
 
+impl Labels {
+    /// "Notices".
+    pub fn notices(&self) -> &str {
+        &self.notices
+    }
+
+    /// The banner's text.
+    pub fn banner(&self) -> &str {
+        &self.banner
+    }
+
+    /// "This notice was withdrawn on".
+    pub fn withdrawn(&self) -> &str {
+        &self.withdrawn
+    }
+}
+
 /// The compiled templates and every locale's words.
 pub struct Pages {
     html: Handlebars<'static>,
