@@ -20,8 +20,8 @@ use crate::db::schema::{
     affected_subjects, bulletin_checklist, bulletin_versions, bulletins, dispatches,
 };
 use crate::domain::{
-    BulletinStatus, Channel, FieldError, Jurisdiction, RequirementKind, VersionKind, channel_bits,
-    format_instant, now_micros,
+    BulletinStatus, Channel, FieldError, Jurisdiction, RecipientState, RequirementKind,
+    VersionKind, channel_bits, format_instant, now_micros,
 };
 use crate::error::{AppError, AppResult};
 use crate::notices::settings::UnitCosts;
@@ -750,7 +750,7 @@ fn progress(conn: &mut DbConnection, tenant_id: &str, incident_id: &str) -> AppR
 }
 
 /// Whether individual notices of the incident were approved for sending.
-/// Reads today's dispatch states; to be pointed at the lead's delivery store.
+/// Reads the dispatches table (approved and not cancelled).
 fn individual_notices_sent(
     conn: &mut DbConnection,
     tenant_id: &str,
@@ -760,6 +760,7 @@ fn individual_notices_sent(
         .filter(dispatches::tenant_id.eq(tenant_id))
         .filter(dispatches::incident_id.eq(incident_id))
         .filter(dispatches::approved_at.is_not_null())
+        .filter(dispatches::cancelled_at.is_null())
         .count()
         .get_result::<i64>(conn)?
         > 0)
@@ -868,11 +869,12 @@ struct FailedGroup {
     n: i64,
 }
 
-/// People whose every channel failed, per jurisdiction: in today's dispatch
-/// ledger, a person with planned channels whose state is `unreachable`.
+/// People whose every channel failed, per jurisdiction: in the dispatch ledger, a
+/// person with planned channels whose state is `unreachable`, or `covered` once a
+/// bulletin covers them (they still could not be told one by one).
 ///
-/// This is the one place that reads the delivery states; when the lead's delivery
-/// state machine lands, point it at that store function instead.
+/// This is the one place that reads delivery states for the decision; if
+/// `store::delivery` gains a per-incident count of these people, call it here.
 fn ledger_unreachable(
     conn: &mut DbConnection,
     tenant_id: &str,
@@ -883,12 +885,14 @@ fn ledger_unreachable(
         "SELECT COALESCE(a.jurisdiction, '') AS jurisdiction, COUNT(DISTINCT r.external_id) AS n \
          FROM dispatch_recipients r JOIN dispatches d ON d.id = r.dispatch_id \
          JOIN affected_subjects a ON a.set_id = $1 AND a.external_id = r.external_id \
-         WHERE d.tenant_id = $2 AND d.incident_id = $3 AND r.state = 'unreachable' AND r.channels <> '[]' \
+         WHERE d.tenant_id = $2 AND d.incident_id = $3 AND r.state IN ($4, $5) AND r.channels <> '[]' \
          GROUP BY COALESCE(a.jurisdiction, '')",
     )
     .bind::<BigInt, _>(set_id)
     .bind::<Text, _>(tenant_id)
     .bind::<Text, _>(incident_id)
+    .bind::<Text, _>(RecipientState::Unreachable.as_str())
+    .bind::<Text, _>(RecipientState::Covered.as_str())
     .load(conn)?;
     Ok(rows
         .into_iter()

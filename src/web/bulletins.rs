@@ -16,11 +16,11 @@ use crate::bulletin::pages::{
     BulletinView, LanguageLink, ListItem, ListView, Pages, Shown, VersionLine, Withdrawal,
     negotiate,
 };
+use crate::compose::NoticeService;
 use crate::db::{Db, DbConnection};
 use crate::domain::{BulletinStatus, VersionKind};
 use crate::error::{AppError, AppResult};
 use crate::store::bulletins::{self, BulletinRow, VersionRow};
-use crate::store::plans::NoticeService;
 use crate::store::tenants::{self, TenantRow};
 
 /// Registers the public bulletin routes (fixed names before `{id}`).

@@ -8,11 +8,11 @@ use serde_json::{Value, json};
 use super::JsonObject;
 use crate::audit::{self, AuditEvent};
 use crate::bulletin::content::BulletinContent;
+use crate::compose::NoticeService;
 use crate::db::{Db, DbConnection};
 use crate::domain::{FieldError, Reader, RequirementKind, format_instant};
 use crate::error::{AppError, AppResult};
 use crate::store::bulletins::{self, BulletinRow, Publication, VersionRow};
-use crate::store::plans::NoticeService;
 use crate::store::tenants;
 use crate::web::auth::Principal;
 
