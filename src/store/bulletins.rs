@@ -553,7 +553,7 @@ pub fn personal_data(
     Ok(candidates.errors())
 }
 
-fn present<'a>(values: [&'a Option<String>; 2]) -> Vec<&'a str> {
+fn present(values: [&Option<String>; 2]) -> Vec<&str> {
     values.into_iter().filter_map(|v| v.as_deref()).collect()
 }
 
