@@ -3,6 +3,7 @@
 //! See `docs/ARCHITECTURE.md` for how the modules fit together.
 
 pub mod audit;
+pub mod bulletin;
 pub mod calendar;
 pub mod cli;
 pub mod compose;

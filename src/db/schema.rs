@@ -345,3 +345,51 @@ diesel::table! {
         guardian_postal_address -> Nullable<Text>,
     }
 }
+
+diesel::table! {
+    bulletins (id) {
+        id -> Text,
+        tenant_id -> Text,
+        incident_id -> Text,
+        status -> Text,
+        published_version -> Nullable<Integer>,
+        first_published_at -> Nullable<Timestamp>,
+        updated_at -> Nullable<Timestamp>,
+        posting_until -> Nullable<Timestamp>,
+        posting_basis -> Nullable<Text>,
+        withdrawn_at -> Nullable<Timestamp>,
+        inquiries -> BigInt,
+        inquiries_matched -> BigInt,
+        created_by -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    bulletin_versions (bulletin_id, version) {
+        bulletin_id -> Text,
+        version -> Integer,
+        tenant_id -> Text,
+        kind -> Text,
+        entry_id -> Text,
+        content -> Text,
+        sha256 -> Text,
+        author -> Text,
+        created_at -> Timestamp,
+        approved_by -> Nullable<Text>,
+        published_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    bulletin_checklist (bulletin_id, kind) {
+        bulletin_id -> Text,
+        kind -> Text,
+        tenant_id -> Text,
+        evidence -> Text,
+        done_by -> Text,
+        done_at -> Timestamp,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(bulletins, bulletin_versions, bulletin_checklist);

@@ -53,6 +53,7 @@ macro_rules! vocabulary {
     };
 }
 
+mod bulletin;
 mod channel;
 mod delivery;
 mod facts;
@@ -68,6 +69,7 @@ mod subject;
 mod time;
 mod validation;
 
+pub use bulletin::{BulletinStatus, RequirementKind, VersionKind};
 pub use channel::Channel;
 pub use delivery::{
     AttemptResult, Audience, DispatchStatus, MessageRef, OutboxStatus, Receipt, ReceiptStatus,

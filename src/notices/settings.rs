@@ -7,7 +7,7 @@ use crate::domain::{Channel, FieldError, Reader, SendWindow};
 
 /// How a tenant's notices are written and sent. Fields missing from a stored
 /// profile (written before they existed) read as their defaults.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct NoticeSettings {
     /// The locale whose text prevails (Cafetalk: `ja`); other languages point to it.
@@ -25,6 +25,114 @@ pub struct NoticeSettings {
     pub reply_to: Option<String>,
     /// Local hours outside which messages on some channels wait; `None` sends at any hour.
     pub send_window: Option<SendWindow>,
+    /// What one notice costs per channel, for the estimated cost of individual
+    /// notice that substitute-notice thresholds ($250,000) are measured against.
+    pub unit_costs: UnitCosts,
+}
+
+/// The cost of one notice on each channel, in one currency. The defaults are rough
+/// US figures (e-mail 0.01, SMS 0.05, push 0.001, letter 1.50 for printing and
+/// first-class postage, phone 4.00 for a call-centre call, in USD); set your own.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct UnitCosts {
+    /// ISO 4217 code.
+    pub currency: String,
+    /// One e-mail.
+    pub email: f64,
+    /// One SMS (one segment).
+    pub sms: f64,
+    /// One push notification.
+    pub push: f64,
+    /// One printed and posted letter.
+    pub letter: f64,
+    /// One phone call.
+    pub phone: f64,
+}
+
+impl Default for UnitCosts {
+    fn default() -> Self {
+        Self {
+            currency: "USD".into(),
+            email: 0.01,
+            sms: 0.05,
+            push: 0.001,
+            letter: 1.5,
+            phone: 4.0,
+        }
+    }
+}
+
+impl UnitCosts {
+    /// The cost of one notice on `channel`.
+    pub fn of(&self, channel: Channel) -> f64 {
+        match channel {
+            Channel::Email => self.email,
+            Channel::Sms => self.sms,
+            Channel::Push => self.push,
+            Channel::Letter => self.letter,
+            Channel::Phone => self.phone,
+        }
+    }
+
+    /// Reads `{currency?, email?, sms?, push?, letter?, phone?}` over the defaults;
+    /// errors name `unit_costs.<field>`.
+    fn parse(value: &Value) -> Result<Self, Vec<FieldError>> {
+        let at = |field: &str| format!("unit_costs.{field}");
+        let Some(map) = value.as_object() else {
+            return Err(vec![FieldError::new(
+                "unit_costs",
+                "expected an object {currency, email, sms, push, letter, phone}",
+            )]);
+        };
+        let mut costs = Self::default();
+        let mut errors = Vec::new();
+        for (key, v) in map {
+            let amount = || {
+                v.as_f64()
+                    .filter(|n| n.is_finite() && (0.0..=10_000.0).contains(n))
+            };
+            let slot = match key.as_str() {
+                "currency" => {
+                    match v
+                        .as_str()
+                        .filter(|c| c.len() == 3 && c.bytes().all(|b| b.is_ascii_uppercase()))
+                    {
+                        Some(code) => costs.currency = code.to_owned(),
+                        None => errors.push(FieldError::new(
+                            at(key),
+                            "expected an ISO 4217 code such as USD or JPY",
+                        )),
+                    }
+                    continue;
+                }
+                "email" => &mut costs.email,
+                "sms" => &mut costs.sms,
+                "push" => &mut costs.push,
+                "letter" => &mut costs.letter,
+                "phone" => &mut costs.phone,
+                _ => {
+                    errors.push(FieldError::new(
+                        at(key),
+                        "unknown field, expected currency, email, sms, push, letter or phone",
+                    ));
+                    continue;
+                }
+            };
+            match amount() {
+                Some(n) => *slot = n,
+                None => errors.push(FieldError::new(
+                    at(key),
+                    "expected a number from 0 to 10000",
+                )),
+            }
+        }
+        if errors.is_empty() {
+            Ok(costs)
+        } else {
+            Err(errors)
+        }
+    }
 }
 
 impl Default for NoticeSettings {
@@ -37,6 +145,7 @@ impl Default for NoticeSettings {
             email_from: None,
             reply_to: None,
             send_window: None,
+            unit_costs: UnitCosts::default(),
         }
     }
 }
@@ -49,6 +158,7 @@ const FIELDS: &[&str] = &[
     "email_from",
     "reply_to",
     "send_window",
+    "unit_costs",
 ];
 
 impl NoticeSettings {
@@ -82,6 +192,15 @@ impl NoticeSettings {
             email_from: r.text("email_from", 320).or_keep(None),
             reply_to: r.text("reply_to", 320).or_keep(None),
             send_window: send_window(map, &mut r),
+            unit_costs: match map.get("unit_costs") {
+                None | Some(Value::Null) => UnitCosts::default(),
+                Some(v) => UnitCosts::parse(v).unwrap_or_else(|errors| {
+                    for e in errors {
+                        r.reject(&e.field, e.reason);
+                    }
+                    UnitCosts::default()
+                }),
+            },
         };
         if let Some(order) = map.get("channels").and_then(Value::as_array) {
             let words: Vec<&str> = order.iter().filter_map(Value::as_str).collect();
@@ -178,6 +297,30 @@ mod tests {
             .unwrap_err();
         let fields: Vec<_> = err.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(fields, vec!["notices.channels", "notices.sms_max_segments"]);
+    }
+
+    #[test]
+    fn unit_costs_default_and_name_bad_fields() {
+        let s = NoticeSettings::parse(&json!({"unit_costs": {"letter": 0.9, "currency": "JPY"}}))
+            .unwrap();
+        assert_eq!(s.unit_costs.of(Channel::Letter), 0.9);
+        assert_eq!(s.unit_costs.of(Channel::Email), 0.01);
+        assert_eq!(s.unit_costs.currency, "JPY");
+        assert_eq!(NoticeSettings::default().unit_costs.currency, "USD");
+        let err = NoticeSettings::parse(
+            &json!({"unit_costs": {"letter": -1, "currency": "usd", "fax": 1}}),
+        )
+        .unwrap_err();
+        let mut fields: Vec<_> = err.iter().map(|e| e.field.as_str()).collect();
+        fields.sort();
+        assert_eq!(
+            fields,
+            vec![
+                "notices.unit_costs.currency",
+                "notices.unit_costs.fax",
+                "notices.unit_costs.letter"
+            ]
+        );
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! check says why, in words for `not_triggered`.
 
 use super::input::EvaluationInput;
-use super::model::{Comparison, Conditions, Threshold};
+use super::model::{Conditions, Threshold};
 use crate::domain::Risk;
 
 /// The facts conditions are checked against, with the people counted for one regime.
@@ -88,14 +88,10 @@ fn check_people(threshold: Threshold, people: u64) -> Result<(), String> {
     if threshold.passes(people) {
         return Ok(());
     }
-    let bound = match threshold.op {
-        Comparison::Gt => "more than",
-        Comparison::Ge => "at least",
-    };
     Err(format!(
-        "{} people counted, needs {bound} {}",
+        "{} people counted, needs {}",
         thousands(people),
-        thousands(threshold.value)
+        threshold.describe()
     ))
 }
 

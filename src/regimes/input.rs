@@ -9,6 +9,7 @@ use chrono_tz::Tz;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
+use super::substitute::PublicAnnouncement;
 use crate::calendar;
 use crate::domain::{Cause, DataCategory, FieldError, Jurisdiction, Risk};
 
@@ -53,6 +54,9 @@ pub struct TenantProfile {
     pub commitments: Vec<Commitment>,
     /// Extra closure days of the tenant, skipped when counting commitment working days.
     pub closures: Vec<NaiveDate>,
+    /// The tenant's promise of a public announcement when people cannot be told
+    /// one by one (a substitute-notice regime of its own; obligations ignore it).
+    pub public_announcement: Option<PublicAnnouncement>,
 }
 
 /// A tenant's promise, e.g. "subjects within 30 working days (JP)".
@@ -160,7 +164,8 @@ fn affected_group(
     })
 }
 
-/// Parses a tenant profile on its own (`{establishments?, commitments?, closures?}`),
+/// Parses a tenant profile on its own
+/// (`{establishments?, commitments?, closures?, public_announcement?}`),
 /// as stored on the tenant and edited through the API and CLI.
 pub fn parse_tenant_profile(value: &Value) -> Result<TenantProfile, Vec<FieldError>> {
     let mut errors = Vec::new();
@@ -177,7 +182,12 @@ pub fn parse_tenant_profile(value: &Value) -> Result<TenantProfile, Vec<FieldErr
 }
 
 fn tenant(value: &Value, errors: &mut Vec<FieldError>) -> Option<TenantProfile> {
-    let fields = &["establishments", "commitments", "closures"];
+    let fields = &[
+        "establishments",
+        "commitments",
+        "closures",
+        "public_announcement",
+    ];
     let obj = object(value, "tenant", fields, errors)?;
     let establishments = list(
         obj,
@@ -194,10 +204,21 @@ fn tenant(value: &Value, errors: &mut Vec<FieldError>) -> Option<TenantProfile> 
         errors,
         typed::<NaiveDate>,
     );
+    let public_announcement = optional(obj, "public_announcement").map(|v| {
+        PublicAnnouncement::parse(v)
+            .map_err(|e| {
+                errors.extend(
+                    e.into_iter()
+                        .map(|e| FieldError::new(format!("tenant.{}", e.field), e.reason)),
+                )
+            })
+            .ok()
+    });
     Some(TenantProfile {
         establishments: establishments?,
         commitments: commitments?,
         closures: closures?,
+        public_announcement: public_announcement.map_or(Some(None), |p| p.map(Some))?,
     })
 }
 

@@ -13,6 +13,7 @@ mod deadline;
 mod engine;
 mod input;
 mod model;
+mod substitute;
 #[cfg(test)]
 mod tests;
 
@@ -23,10 +24,15 @@ use serde::Serialize;
 use crate::calendar::CalendarError;
 use crate::domain::FieldError;
 
+pub(crate) use conditions::thousands;
 pub use deadline::DeadlineKind;
 pub use input::{
     AffectedGroup, Commitment, CommitmentPeriod, EvaluationInput, TenantProfile, parse,
     parse_tenant_profile,
+};
+pub use model::{Comparison, Threshold};
+pub use substitute::{
+    PublicAnnouncement, Requirement, Substitute, SubstituteCondition, SubstitutePolicy,
 };
 
 /// The embedded regime data could not be read (a build defect, caught by unit tests).
@@ -171,6 +177,20 @@ pub fn people_of(
         let established = establishments.iter().any(|e| r.territory.contains(e));
         (!established).then(|| r.territory.clone())
     }))
+}
+
+/// Every regime's substitute-notice rule, in file order.
+pub fn substitute_policies() -> Result<Vec<SubstitutePolicy<'static>>, RegimeDataError> {
+    let regimes = model::regimes().map_err(RegimeDataError)?;
+    Ok(regimes
+        .iter()
+        .map(|r| SubstitutePolicy {
+            regime: &r.id,
+            territory: Some(&r.territory),
+            territory_name: &r.territory_name,
+            substitute: &r.substitute,
+        })
+        .collect())
 }
 
 /// `breachline obligations`: JSON input in, pretty JSON `{obligations, not_triggered}` out.

@@ -6,6 +6,7 @@ use chrono::NaiveDate;
 use chrono_tz::Tz;
 use serde::{Deserialize, Deserializer};
 
+use super::substitute::Substitute;
 use crate::calendar;
 use crate::domain::{Cause, DataCategory, Jurisdiction, NoticeItem, Risk};
 
@@ -49,6 +50,8 @@ pub(crate) struct Regime {
     #[serde(default)]
     pub notice_items: Vec<NoticeItem>,
     pub rules: Vec<Rule>,
+    /// When a public notice may stand in for individual notice, and what it requires.
+    pub substitute: Substitute,
 }
 
 /// One obligation rule. Several rules may share `recipient.phase` with disjoint
@@ -141,20 +144,33 @@ pub(crate) struct Conditions {
 /// A people-count threshold with its comparison written out.
 #[derive(Debug, Clone, Copy, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct Threshold {
+pub struct Threshold {
+    /// How `value` is compared.
     pub op: Comparison,
+    /// The number compared with.
     pub value: u64,
 }
 
 /// `gt` = more than, `ge` = at least.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub(crate) enum Comparison {
+pub enum Comparison {
+    /// More than.
     Gt,
+    /// At least.
     Ge,
 }
 
 impl Threshold {
+    /// `more than 500,000` or `at least 10`.
+    pub fn describe(self) -> String {
+        let bound = match self.op {
+            Comparison::Gt => "more than",
+            Comparison::Ge => "at least",
+        };
+        format!("{bound} {}", super::conditions::thousands(self.value))
+    }
+
     /// Whether `people` passes.
     pub fn passes(self, people: u64) -> bool {
         match self.op {
@@ -203,6 +219,7 @@ pub(crate) fn validate(regime: &Regime) -> Result<(), String> {
     if regime.territory.is_empty() || regime.rules.is_empty() {
         return Err("a regime needs a territory and rules".into());
     }
+    regime.substitute.validate()?;
     for (i, rule) in regime.rules.iter().enumerate() {
         let at = format!("rules[{i}] ({})", rule.key());
         if rule.citation.trim().is_empty() {

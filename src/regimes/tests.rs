@@ -87,9 +87,17 @@ fn embedded_regimes_parse_and_validate() {
 
 /// A one-rule regime file with `rule` spliced into its rule table.
 fn regime_with(rule: &str) -> Result<(), String> {
+    regime_file(
+        "substitute = { citation = \"c\", not_allowed = \"none\" }",
+        rule,
+    )
+}
+
+/// A regime file with `substitute` (top-level keys) and `rule` spliced in.
+fn regime_file(substitute: &str, rule: &str) -> Result<(), String> {
     let text = format!(
         "id = \"t\"\nterritory = [\"JP\"]\nterritory_name = \"JP\"\ntime_zone = \"Asia/Tokyo\"\n\
-         [[rules]]\nrecipient = \"r\"\nphase = \"p\"\ncitation = \"c\"\n\
+         {substitute}\n[[rules]]\nrecipient = \"r\"\nphase = \"p\"\ncitation = \"c\"\n\
          effective_from = \"2020-01-01\"\n{rule}"
     );
     let regime: model::Regime = toml::from_str(&text).map_err(|e| e.to_string())?;
@@ -134,6 +142,113 @@ fn regime_data_defects_are_rejected() {
         let err = regime_with(rule).unwrap_err();
         assert!(err.contains(message), "{rule}: {err}");
     }
+}
+
+#[test]
+fn substitute_section_defects_are_rejected() {
+    let rule = "deadline = { kind = \"asap\" }";
+    let allowed = "substitute = { citation = \"c\", when = [{ kind = \"no_contact\", at_least = 10 }], \
+                   requires = [{ kind = \"website_posting\", days = 90, detail = \"d\" }] }";
+    assert_eq!(regime_file(allowed, rule), Ok(()));
+    let defects = [
+        ("", "missing field `substitute`"),
+        (
+            "substitute = { citation = \"c\" }",
+            "needs `when` and `requires`",
+        ),
+        (
+            "substitute = { citation = \" \", not_allowed = \"x\" }",
+            "citation is empty",
+        ),
+        (
+            "substitute = { citation = \"c\", not_allowed = \"x\", when = [{ kind = \"no_contact\" }] }",
+            "goes without",
+        ),
+        (
+            "substitute = { citation = \"c\", when = [{ kind = \"cost_above\", amount = 1, currency = \"usd\" }], \
+             requires = [{ kind = \"website_posting\", detail = \"d\" }] }",
+            "not ISO 4217",
+        ),
+        (
+            "substitute = { citation = \"c\", when = [{ kind = \"people\", op = \"gt\", value = 0 }], \
+             requires = [{ kind = \"website_posting\", detail = \"d\" }] }",
+            "must be positive",
+        ),
+        (
+            "substitute = { citation = \"c\", when = [{ kind = \"no_contact\" }], \
+             requires = [{ kind = \"website_posting\", days = 0, detail = \"d\" }] }",
+            "0 days",
+        ),
+        (
+            "substitute = { citation = \"c\", when = [{ kind = \"no_contact\" }], \
+             requires = [{ kind = \"billboard\", detail = \"d\" }] }",
+            "unknown value 'billboard'",
+        ),
+    ];
+    for (section, message) in defects {
+        let err = regime_file(section, rule).unwrap_err();
+        assert!(err.contains(message), "{section}: {err}");
+    }
+}
+
+#[test]
+fn every_regime_states_its_substitute_rule() {
+    let policies = substitute_policies().unwrap();
+    assert_eq!(policies.len(), model::regimes().unwrap().len());
+    let not_allowed: Vec<&str> = policies
+        .iter()
+        .filter(|p| p.substitute.not_allowed.is_some())
+        .map(|p| p.regime)
+        .collect();
+    assert_eq!(not_allowed, ["cn-cac", "ru-152fz", "sg-pdpa", "in-dpdp"]);
+    let days = |regime: &str| -> Vec<(String, Option<u32>)> {
+        let p = policies.iter().find(|p| p.regime == regime).unwrap();
+        p.substitute
+            .requires
+            .iter()
+            .map(|r| (r.kind.to_string(), r.days))
+            .collect()
+    };
+    let s = |k: &str, d: Option<u32>| (k.to_string(), d);
+    assert_eq!(
+        days("us-ca"),
+        [
+            s("email_where_known", None),
+            s("website_posting", Some(30)),
+            s("home_page_link", None),
+            s("media_notice", None)
+        ]
+    );
+    assert_eq!(days("br-lgpd"), [s("website_posting", Some(90))]);
+    assert_eq!(days("kr-pipa"), [s("website_posting", Some(30))]);
+    assert_eq!(
+        days("appi"),
+        [s("website_posting", None), s("inquiry_desk", None)]
+    );
+}
+
+#[test]
+fn public_announcement_is_read_from_the_tenant_profile() {
+    let profile = json!({"public_announcement": {"id": "jc-task", "description": "reasonable, effective public announcement", "posting_days": 30}});
+    let parsed = parse_tenant_profile(&profile).unwrap();
+    let promise = parsed.public_announcement.unwrap();
+    assert_eq!(promise.regime(), "commitment:jc-task");
+    assert_eq!(promise.substitute().requires[0].days, Some(30));
+    let bad = json!({"public_announcement": {"description": "", "posting_days": 0, "extra": 1}});
+    let fields: Vec<String> = parse_tenant_profile(&bad)
+        .unwrap_err()
+        .into_iter()
+        .map(|e| e.field)
+        .collect();
+    assert_eq!(
+        fields,
+        [
+            "public_announcement.extra",
+            "public_announcement.description",
+            "public_announcement.id",
+            "public_announcement.posting_days"
+        ]
+    );
 }
 
 #[test]

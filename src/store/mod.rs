@@ -14,6 +14,7 @@ macro_rules! with_backend {
 pub(crate) use with_backend;
 
 pub mod affected;
+pub mod bulletins;
 pub mod delivery;
 pub mod dispatches;
 pub mod incidents;

@@ -2,6 +2,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod bulletins;
 pub mod logging;
 pub mod public;
 
@@ -66,6 +67,7 @@ impl Application {
                 .route("/healthz", web::get().to(healthz))
                 .configure(api::config)
                 .configure(public::config)
+                .configure(bulletins::config)
                 .default_service(web::to(not_found))
         });
         if let Some(workers) = settings.http.workers {

@@ -6,6 +6,7 @@
 
 mod affected;
 mod audit;
+mod bulletins;
 pub mod channels;
 mod cli;
 mod crash;

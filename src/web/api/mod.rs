@@ -2,6 +2,7 @@
 
 mod affected;
 mod audit;
+mod bulletins;
 mod dispatches;
 mod incidents;
 mod notices;
@@ -36,7 +37,8 @@ pub fn config(cfg: &mut web::ServiceConfig) {
             .configure(tenant::config)
             .configure(audit::config)
             .configure(subjects::config)
-            .configure(affected::config),
+            .configure(affected::config)
+            .configure(bulletins::config),
     );
 }
 
