@@ -14,6 +14,7 @@ pub mod error;
 pub mod import;
 pub mod notices;
 pub mod regimes;
+pub mod runbooks;
 pub mod store;
 pub mod telemetry;
 pub mod web;
