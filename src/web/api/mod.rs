@@ -9,6 +9,7 @@ mod obligations;
 mod plans;
 mod receipts;
 mod subjects;
+mod tasks;
 mod tenant;
 mod upload;
 
@@ -36,7 +37,8 @@ pub fn config(cfg: &mut web::ServiceConfig) {
             .configure(tenant::config)
             .configure(audit::config)
             .configure(subjects::config)
-            .configure(affected::config),
+            .configure(affected::config)
+            .configure(tasks::config),
     );
 }
 
