@@ -21,3 +21,4 @@ mod notices;
 mod obligations;
 mod plans;
 pub mod subjects;
+mod tasks;
