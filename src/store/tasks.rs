@@ -279,42 +279,51 @@ fn sync_tasks(
         }
     }
     for row in existing.into_values() {
-        let state = row.state()?;
-        let next = state.after_refresh(false);
-        if next != state {
-            diesel::update(tasks::table.find(&row.id))
-                .set((tasks::state.eq(next.as_str()), tasks::updated_at.eq(now)))
-                .execute(conn)?;
-        }
+        set_state(conn, &row, row.state()?.after_refresh(false), now)?;
     }
     Ok(())
 }
 
-/// Brings one applying task in step: state, due time, and (while open) the item's words.
+/// Brings one applying task in step: due time, state, and (while open) the item's words.
 fn sync_task(
     conn: &mut DbConnection,
     row: &TaskRow,
     task: &PlannedTask<'_>,
     now: NaiveDateTime,
 ) -> AppResult<()> {
-    let state = row.state()?;
-    let next = state.after_refresh(true);
-    let due = DueFields::planned(task);
-    let definition = Definition::planned(task)?;
-    let redefine = next == TaskState::Open && definition != Definition::stored(row);
-    if next == state && !redefine && due == DueFields::stored(row) {
-        return Ok(());
-    }
     let target = tasks::table.find(&row.id);
-    diesel::update(target)
-        .set((
-            &due,
-            tasks::state.eq(next.as_str()),
-            tasks::updated_at.eq(now),
-        ))
+    let due = DueFields::planned(task);
+    if due != DueFields::stored(row) {
+        diesel::update(target)
+            .set((&due, tasks::updated_at.eq(now)))
+            .execute(conn)?;
+    }
+    let next = row.state()?.after_refresh(true);
+    set_state(conn, row, next, now)?;
+    let definition = Definition::planned(task)?;
+    if next == TaskState::Open && definition != Definition::stored(row) {
+        diesel::update(target.filter(tasks::state.eq(next.as_str())))
+            .set(&definition)
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// Moves a task to `next` unless a concurrent change moved it first (that change wins).
+fn set_state(
+    conn: &mut DbConnection,
+    row: &TaskRow,
+    next: TaskState,
+    now: NaiveDateTime,
+) -> AppResult<()> {
+    if next.as_str() != row.state {
+        diesel::update(
+            tasks::table
+                .find(&row.id)
+                .filter(tasks::state.eq(&row.state)),
+        )
+        .set((tasks::state.eq(next.as_str()), tasks::updated_at.eq(now)))
         .execute(conn)?;
-    if redefine {
-        diesel::update(target).set(&definition).execute(conn)?;
     }
     Ok(())
 }
@@ -440,6 +449,17 @@ pub fn update(
     check(row, change)?;
     let now = now_micros();
     let target = tasks::table.find(&row.id);
+    // Claims the row in the state it was checked in: a concurrent change (another
+    // user, or the runbooks' rules) makes this one a conflict instead of overwriting it.
+    let claimed = diesel::update(target.filter(tasks::state.eq(&row.state)))
+        .set(tasks::updated_at.eq(now))
+        .execute(conn)?;
+    if claimed == 0 {
+        return Err(AppError::Conflict(format!(
+            "task {} changed meanwhile; read it again",
+            row.id
+        )));
+    }
     if let Some(assignee) = cleared_or_set(&change.assignee) {
         diesel::update(target)
             .set(tasks::assignee.eq(assignee))
@@ -466,9 +486,6 @@ pub fn update(
             ))
             .execute(conn)?;
     }
-    diesel::update(target)
-        .set(tasks::updated_at.eq(now))
-        .execute(conn)?;
     get(conn, &row.tenant_id, &row.incident_id, &row.id)
 }
 
