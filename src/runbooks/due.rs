@@ -98,8 +98,9 @@ impl DutyPattern {
             recipient: part(recipient),
             phase: part(phase),
         };
+        let commitment = regime.starts_with("commitment:");
         for word in [recipient, phase] {
-            if *word != "*" && !is_word(word) {
+            if *word != "*" && !commitment && !is_word(word) {
                 return Err(format!(
                     "'{word}' in '{text}' is not a recipient or phase: use lower-case letters and underscores, or *"
                 ));
@@ -109,13 +110,12 @@ impl DutyPattern {
         Ok(pattern)
     }
 
-    /// Known regime and a duty it has; a tenant commitment's recipient and phase are
-    /// the tenant's own words and cannot be checked here.
+    /// Known regime and a duty it has; a tenant commitment's id, recipient and phase
+    /// are the tenant's own words (its profile) and cannot be checked here.
     fn check(&self, text: &str, duties: &Duties) -> Result<(), String> {
         match self.regime.as_deref() {
             Some(regime) if regime.starts_with("commitment:") => {
-                let id = &regime["commitment:".len()..];
-                if super::is_id(id) {
+                if regime.len() > "commitment:".len() {
                     Ok(())
                 } else {
                     Err(format!(

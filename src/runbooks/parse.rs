@@ -129,7 +129,9 @@ fn read_front_matter(yaml: &[&str], duties: &Duties) -> Result<(FrontMatter, usi
 /// Regimes must be known (or a tenant commitment), tenants must be slugs.
 fn check_names(c: &Conditions, duties: &Duties, report: &mut impl FnMut(&str, String)) {
     for regime in &c.regimes {
-        let commitment = regime.strip_prefix("commitment:").is_some_and(is_id);
+        let commitment = regime
+            .strip_prefix("commitment:")
+            .is_some_and(|id| !id.is_empty());
         if !commitment && !duties.has_regime(regime) {
             report(
                 regime,

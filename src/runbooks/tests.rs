@@ -739,3 +739,18 @@ fn conditions_combine_keys_and_alternatives() {
         "any_of:\n  - causes: [lost_device]\n  - data_categories: [health]"
     ));
 }
+
+#[test]
+fn tenant_commitments_are_named_in_the_tenants_own_words() {
+    let found = problems(&with_items(
+        "- [ ] Keep the promise. {id: a; due: before commitment:JC Promise/Users/notice}",
+    ));
+    assert!(found[0].1.contains("cannot read due time"), "{found:?}");
+    let r = parse_ok(&with_items(
+        "- [ ] Keep the promise. {id: a; due: before commitment:JC_Promise/Users/notice - 1d}",
+    ));
+    assert_eq!(
+        r.items[0].due.as_ref().unwrap().to_string(),
+        "before commitment:JC_Promise/Users/notice - 1d"
+    );
+}
