@@ -17,6 +17,7 @@ pub mod import;
 pub mod notices;
 pub mod regimes;
 pub mod reports;
+pub mod runbooks;
 pub mod store;
 pub mod telemetry;
 pub mod web;

@@ -135,10 +135,11 @@ pub fn set_tenant_profile(settings: &Settings, slug: &str, json: &str) -> anyhow
         Ok(serde_json::Value::Object(map)) => map,
         _ => return Err(AppError::Malformed("the profile must be one JSON object".into()).into()),
     };
+    let runbooks = crate::runbooks::files::load_for_service(settings.templates_dir.as_deref())?;
     let db = Db::connect(&settings.database)?;
     let tenant = db.write_blocking(|conn| {
         let row = tenants::require_by_slug(conn, slug)?;
-        let view = tenants::update_profile(conn, &row.id, profile)?;
+        let view = tenants::update_profile(conn, &runbooks, &row.id, profile)?;
         audit::append(
             conn,
             &row.id,

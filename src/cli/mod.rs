@@ -4,6 +4,7 @@
 mod admin;
 mod bench;
 mod bench_dispatch;
+mod runbooks;
 pub(crate) mod subjects;
 
 use std::path::PathBuf;
@@ -48,6 +49,9 @@ enum Command {
     /// Measure throughput on synthetic data.
     #[command(subcommand)]
     Bench(BenchCommand),
+    /// Check and list runbooks (built-in and tenants' own).
+    #[command(subcommand)]
+    Runbooks(RunbooksCommand),
     /// Compute notification obligations and deadlines from incident facts (JSON in, JSON out).
     Obligations {
         /// Input JSON file, or - for standard input.
@@ -93,6 +97,23 @@ enum BenchCommand {
         /// How many notices.
         #[arg(long, default_value_t = 200_000)]
         count: usize,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum RunbooksCommand {
+    /// Validate runbooks: the *.md files of DIR over the built-in ones or, without DIR,
+    /// the built-in runbooks and every tenant's under BREACHLINE_TEMPLATES_DIR; prints
+    /// each problem as file:line: reason and exits 1 when there is any.
+    Check {
+        /// A folder of runbook files, e.g. a tenant's <templates>/<slug>/runbooks.
+        dir: Option<PathBuf>,
+    },
+    /// Print id, version, title and conditions of each runbook (tab-separated).
+    List {
+        /// The set this tenant's incidents get (its own files over the built-in ones).
+        #[arg(long)]
+        tenant: Option<String>,
     },
 }
 
@@ -226,6 +247,12 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }) => subjects::import_subjects(&settings, &tenant, &file, format, mode),
         Command::Bench(BenchCommand::Subjects { count }) => {
             subjects::bench_subjects(&settings, count)
+        }
+        Command::Runbooks(RunbooksCommand::Check { dir }) => {
+            runbooks::check(&settings, dir.as_deref())
+        }
+        Command::Runbooks(RunbooksCommand::List { tenant }) => {
+            runbooks::list(&settings, tenant.as_deref())
         }
         Command::Obligations { input } => obligations(&input),
         Command::Bench(BenchCommand::Render { count }) => bench::render(count),

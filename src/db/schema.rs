@@ -393,3 +393,57 @@ diesel::table! {
 }
 
 diesel::allow_tables_to_appear_in_same_query!(bulletins, bulletin_versions, bulletin_checklist);
+
+diesel::table! {
+    incident_runbooks (incident_id, runbook_id) {
+        incident_id -> Text,
+        runbook_id -> Text,
+        tenant_id -> Text,
+        title -> Text,
+        version -> Integer,
+        applies -> Bool,
+        attached_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    tasks (id) {
+        id -> Text,
+        tenant_id -> Text,
+        incident_id -> Text,
+        runbook_id -> Text,
+        item_id -> Text,
+        position -> Integer,
+        section -> Nullable<Text>,
+        text -> Text,
+        role -> Text,
+        kind -> Text,
+        due_rule -> Nullable<Text>,
+        due_at -> Nullable<Timestamp>,
+        due_basis -> Nullable<Text>,
+        due_note -> Nullable<Text>,
+        state -> Text,
+        assignee -> Nullable<Text>,
+        note -> Nullable<Text>,
+        evidence -> Nullable<Text>,
+        skipped_reason -> Nullable<Text>,
+        resolved_by -> Nullable<Text>,
+        resolved_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    reminders (id) {
+        id -> Text,
+        tenant_id -> Text,
+        incident_id -> Nullable<Text>,
+        about -> Text,
+        about_id -> Text,
+        threshold -> Text,
+        due_at -> Timestamp,
+        claimed_at -> Timestamp,
+    }
+}

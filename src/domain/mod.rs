@@ -66,6 +66,7 @@ mod scope;
 mod send_window;
 mod spreadsheet;
 mod subject;
+mod task;
 mod time;
 mod validation;
 
@@ -91,5 +92,6 @@ pub use subject::{
     Subject, SubjectField, SubjectParser, categories_of_mask, category_mask, decode_systems,
     encode_systems, external_id,
 };
+pub use task::{Clock, DueBasis, TaskKind, TaskState};
 pub use time::{format_instant, now_micros, parse_instant};
 pub use validation::{FieldError, is_locale};

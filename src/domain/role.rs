@@ -44,4 +44,15 @@ impl Role {
     pub fn can_read_subjects(self) -> bool {
         !matches!(self, Role::Regulator)
     }
+
+    /// May read an incident's runbook tasks. Tasks are the team's own working
+    /// notes (assignees, internal evidence), so regulators never see them.
+    pub fn can_read_tasks(self) -> bool {
+        !matches!(self, Role::Regulator)
+    }
+
+    /// May assign, complete, skip and reopen runbook tasks.
+    pub fn can_work_tasks(self) -> bool {
+        self.can_edit_incidents()
+    }
 }

@@ -193,6 +193,20 @@ pub fn substitute_policies() -> Result<Vec<SubstitutePolicy<'static>>, RegimeDat
         .collect())
 }
 
+/// Every duty the regime files can create, as `(regime, recipient, phase)`: the
+/// names runbook due times refer to (tenant commitments name their own).
+pub fn duties() -> Result<Vec<(String, String, String)>, RegimeDataError> {
+    let regimes = model::regimes().map_err(RegimeDataError)?;
+    Ok(regimes
+        .iter()
+        .flat_map(|r| {
+            r.rules
+                .iter()
+                .map(|rule| (r.id.clone(), rule.recipient.clone(), rule.phase.clone()))
+        })
+        .collect())
+}
+
 /// `breachline obligations`: JSON input in, pretty JSON `{obligations, not_triggered}` out.
 pub fn run_cli(json: &str) -> Result<String, Vec<FieldError>> {
     let input = parse(json)?;

@@ -25,6 +25,7 @@ pub mod plans;
 pub mod relays;
 pub mod sql;
 pub mod subjects;
+pub mod tasks;
 pub mod tenants;
 pub mod timeline;
 pub mod tokens;

@@ -10,12 +10,13 @@ use serde_json::{Value, json};
 
 use super::incidents::IncidentRow;
 use super::tenants::TenantRow;
-use super::{affected, from_json_text, incidents, new_id, tenants, to_json_text};
+use super::{affected, from_json_text, incidents, new_id, tasks, tenants, to_json_text};
 use crate::db::DbConnection;
 use crate::db::schema::{incident_evaluations, obligations};
-use crate::domain::{format_instant, now_micros};
+use crate::domain::{Jurisdiction, format_instant, now_micros};
 use crate::error::{AppError, AppResult};
 use crate::regimes::{self, Obligation};
+use crate::runbooks::{Library, ObligationClock, Situation};
 
 /// One stored obligation.
 #[derive(Debug, Clone, Queryable)]
@@ -205,8 +206,15 @@ fn affected_groups(
 }
 
 /// Recomputes an incident's obligations, keeping the status of those that still apply
-/// and dropping open ones that no longer do (met or waived ones stay as history).
-pub fn refresh(conn: &mut DbConnection, tenant_id: &str, incident_id: &str) -> AppResult<()> {
+/// and dropping open ones that no longer do (met or waived ones stay as history);
+/// then attaches the tenant's runbooks whose conditions hold and moves task due times
+/// with the clocks and obligations they count from (`tasks::attach`).
+pub fn refresh(
+    conn: &mut DbConnection,
+    runbooks: &Library,
+    tenant_id: &str,
+    incident_id: &str,
+) -> AppResult<()> {
     let incident = incidents::get(conn, tenant_id, incident_id)?;
     let tenant = tenants::get(conn, tenant_id)?;
     let groups = affected_groups(conn, &incident, &tenant)?;
@@ -253,7 +261,65 @@ pub fn refresh(conn: &mut DbConnection, tenant_id: &str, incident_id: &str) -> A
         &input,
         &evaluation.not_triggered,
         now,
+    )?;
+    attach_runbooks(conn, runbooks, &incident, &tenant, &input["affected"])
+}
+
+/// Matches the incident, with its obligations as just computed, against the
+/// tenant's runbooks.
+fn attach_runbooks(
+    conn: &mut DbConnection,
+    runbooks: &Library,
+    incident: &IncidentRow,
+    tenant: &TenantRow,
+    groups: &Value,
+) -> AppResult<()> {
+    let facts = incident.facts()?;
+    let (jurisdictions, minors) = affected_places(groups)?;
+    let clocks: Vec<ObligationClock> = list(conn, &tenant.id, &incident.id)?
+        .into_iter()
+        .map(|o| ObligationClock {
+            regime: o.regime,
+            recipient: o.recipient,
+            phase: o.phase,
+            due_at: o.due_at,
+            target_at: o.target_at,
+            error: o.error,
+        })
+        .collect();
+    let situation = Situation {
+        tenant: &tenant.slug,
+        facts: &facts,
+        jurisdictions: &jurisdictions,
+        minors,
+        obligations: &clocks,
+    };
+    tasks::attach(
+        conn,
+        runbooks.for_tenant(&tenant.slug),
+        &situation,
+        &tenant.id,
+        &incident.id,
     )
+}
+
+/// The jurisdictions with affected people, and whether any of them are minors,
+/// from [`affected_groups`].
+fn affected_places(groups: &Value) -> AppResult<(Vec<Jurisdiction>, bool)> {
+    let mut places = Vec::new();
+    let mut minors = false;
+    for group in groups.as_array().into_iter().flatten() {
+        if group["count"].as_i64().unwrap_or(0) <= 0 {
+            continue;
+        }
+        let code = group["jurisdiction"].as_str().unwrap_or_default();
+        places
+            .push(Jurisdiction::parse(code).map_err(|e| {
+                AppError::Unexpected(anyhow::anyhow!("affected jurisdiction: {e}"))
+            })?);
+        minors |= group["minors"].as_i64().unwrap_or(0) > 0;
+    }
+    Ok((places, minors))
 }
 
 fn insert(

@@ -205,11 +205,12 @@ pub fn notice_settings(row: &TenantRow) -> AppResult<NoticeSettings> {
 }
 
 /// Validates and stores a profile `{establishments?, commitments?, closures?, notices?}`
-/// (absent establishments are kept), then recomputes the obligations of the
-/// tenant's incidents that are not closed and lets held messages meet the new
-/// send window.
+/// (absent establishments are kept), then recomputes the obligations (and runbook
+/// tasks) of the tenant's incidents that are not closed and lets held messages meet
+/// the new send window.
 pub fn update_profile(
     conn: &mut DbConnection,
+    runbooks: &crate::runbooks::Library,
     tenant_id: &str,
     mut profile: serde_json::Map<String, serde_json::Value>,
 ) -> AppResult<Tenant> {
@@ -244,7 +245,7 @@ pub fn update_profile(
         .set(tenants::profile.eq(to_json_text(&profile)?))
         .execute(conn)?;
     for incident_id in incidents::open_ids(conn, tenant_id)? {
-        obligations::refresh(conn, tenant_id, &incident_id)?;
+        obligations::refresh(conn, runbooks, tenant_id, &incident_id)?;
     }
     // A new (or no) send window takes effect at once for messages held by the old.
     super::outbox::reapply_windows(conn, tenant_id, now_micros())?;

@@ -54,6 +54,9 @@ impl Application {
             settings.templates_dir.clone(),
         )?);
         let service = notices.clone().into_inner();
+        let runbooks = web::Data::new(crate::runbooks::files::load_for_service(
+            settings.templates_dir.as_deref(),
+        )?);
         let channels = web::Data::new(settings.channels.clone());
         let worker_db = db.get_ref().clone();
         let mut server = HttpServer::new(move || {
@@ -62,6 +65,7 @@ impl Application {
                 .app_data(db.clone())
                 .app_data(uploads.clone())
                 .app_data(notices.clone())
+                .app_data(runbooks.clone())
                 .app_data(channels.clone())
                 .configure(|cfg| api::extractor_config(cfg, json_limit))
                 .route("/healthz", web::get().to(healthz))

@@ -22,3 +22,4 @@ mod notices;
 mod obligations;
 mod plans;
 pub mod subjects;
+mod tasks;

@@ -17,6 +17,7 @@ use crate::db::{Db, DbConnection};
 use crate::domain::{ScopeChange, external_id, parse_scope};
 use crate::error::{AppError, AppResult};
 use crate::import::{LineError, MAX_LISTED_ERRORS};
+use crate::runbooks::Library;
 use crate::store::affected::{self, CSV_HEADER, ScopeState};
 use crate::web::auth::Principal;
 
@@ -50,12 +51,13 @@ fn scope_view(state: &ScopeState) -> Value {
 /// audits both, in the caller's transaction.
 fn recompute_audited(
     conn: &mut DbConnection,
+    runbooks: &Library,
     who: &Principal,
     incident_id: &str,
     action: &'static str,
 ) -> AppResult<ScopeState> {
     let state = affected::recompute(conn, &who.tenant_id, incident_id)?;
-    crate::store::obligations::refresh(conn, &who.tenant_id, incident_id)?;
+    crate::store::obligations::refresh(conn, runbooks, &who.tenant_id, incident_id)?;
     audit::append(
         conn,
         &who.tenant_id,
@@ -88,6 +90,7 @@ fn purge_later(db: &Db, incident_id: String) {
 async fn put_scope(
     who: Principal,
     db: web::Data<Db>,
+    runbooks: web::Data<Library>,
     id: web::Path<String>,
     body: JsonObject,
 ) -> AppResult<HttpResponse> {
@@ -97,7 +100,7 @@ async fn put_scope(
     let state = db
         .write(move |conn| {
             affected::put_scope(conn, &who.tenant_id, &id, &scope, &subject_ids)?;
-            recompute_audited(conn, &who, &id, "incident.scope")
+            recompute_audited(conn, &runbooks, &who, &id, "incident.scope")
         })
         .await?;
     purge_later(&db, incident_id);
@@ -119,6 +122,7 @@ async fn put_scope_subject_ids(
     who: Principal,
     req: HttpRequest,
     db: web::Data<Db>,
+    runbooks: web::Data<Library>,
     uploads: web::Data<Uploads>,
     id: web::Path<String>,
     payload: web::Payload,
@@ -145,7 +149,7 @@ async fn put_scope_subject_ids(
                 &id,
                 ids.iter().map(String::as_str),
             )?;
-            recompute_audited(conn, &who, &id, "incident.scope")
+            recompute_audited(conn, &runbooks, &who, &id, "incident.scope")
         })
         .map(Ok)
     })
@@ -222,12 +226,13 @@ fn read_id_list(file: std::fs::File) -> AppResult<Result<Vec<String>, InvalidLin
 async fn recompute_affected(
     who: Principal,
     db: web::Data<Db>,
+    runbooks: web::Data<Library>,
     id: web::Path<String>,
 ) -> AppResult<HttpResponse> {
     who.require(who.role.can_edit_subjects(), "recompute affected sets")?;
     let incident_id = id.clone();
     let state = db
-        .write(move |conn| recompute_audited(conn, &who, &id, "affected.recompute"))
+        .write(move |conn| recompute_audited(conn, &runbooks, &who, &id, "affected.recompute"))
         .await?;
     purge_later(&db, incident_id);
     Ok(HttpResponse::Ok().json(state.summary_json()))

@@ -9,6 +9,7 @@ use crate::audit::{self, AuditEvent};
 use crate::db::{Db, DbConnection};
 use crate::domain::{FactsChange, Field, IncidentStatus, Reader, apply_incident_input, now_micros};
 use crate::error::{AppError, AppResult};
+use crate::runbooks::Library;
 use crate::store::{incidents, obligations, timeline};
 use crate::web::auth::Principal;
 
@@ -27,6 +28,7 @@ pub fn config(cfg: &mut web::ServiceConfig) {
 async fn create_incident(
     who: Principal,
     db: web::Data<Db>,
+    runbooks: web::Data<Library>,
     body: JsonObject,
 ) -> AppResult<HttpResponse> {
     who.require(who.role.can_edit_incidents(), "create incidents")?;
@@ -35,7 +37,7 @@ async fn create_incident(
     let row = db
         .write(move |conn| {
             let row = incidents::insert(conn, &who.tenant_id, &facts, &who.name)?;
-            obligations::refresh(conn, &who.tenant_id, &row.id)?;
+            obligations::refresh(conn, &runbooks, &who.tenant_id, &row.id)?;
             let view = row.to_json()?;
             audit::append(
                 conn,
@@ -100,12 +102,13 @@ async fn get_incident(
 async fn update_incident(
     who: Principal,
     db: web::Data<Db>,
+    runbooks: web::Data<Library>,
     id: web::Path<String>,
     body: JsonObject,
 ) -> AppResult<HttpResponse> {
     who.require(who.role.can_edit_incidents(), "change incidents")?;
     let view = db
-        .write(move |conn| apply_update(conn, &who, &id, &body))
+        .write(move |conn| apply_update(conn, &runbooks, &who, &id, &body))
         .await?;
     Ok(HttpResponse::Ok().json(view))
 }
@@ -113,6 +116,7 @@ async fn update_incident(
 /// Validates and stores a change, records a status change on the timeline, audits it.
 fn apply_update(
     conn: &mut DbConnection,
+    runbooks: &Library,
     who: &Principal,
     id: &str,
     body: &Map<String, Value>,
@@ -134,7 +138,7 @@ fn apply_update(
     }
     let before = row.to_json()?;
     let updated = incidents::update(conn, &who.tenant_id, id, &facts, status)?;
-    obligations::refresh(conn, &who.tenant_id, id)?;
+    obligations::refresh(conn, runbooks, &who.tenant_id, id)?;
     let after = updated.to_json()?;
     if let Some(next) = status {
         timeline::insert(

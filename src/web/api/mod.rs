@@ -10,6 +10,7 @@ mod obligations;
 mod plans;
 mod receipts;
 mod subjects;
+mod tasks;
 mod tenant;
 mod upload;
 
@@ -38,7 +39,8 @@ pub fn config(cfg: &mut web::ServiceConfig) {
             .configure(audit::config)
             .configure(subjects::config)
             .configure(affected::config)
-            .configure(bulletins::config),
+            .configure(bulletins::config)
+            .configure(tasks::config),
     );
 }
 

@@ -7,6 +7,7 @@ use super::JsonObject;
 use crate::audit::{self, AuditEvent};
 use crate::db::Db;
 use crate::error::AppResult;
+use crate::runbooks::Library;
 use crate::store::tenants;
 use crate::web::auth::Principal;
 
@@ -26,6 +27,7 @@ async fn get_tenant(who: Principal, db: web::Data<Db>) -> AppResult<HttpResponse
 async fn update_tenant_profile(
     who: Principal,
     db: web::Data<Db>,
+    runbooks: web::Data<Library>,
     body: JsonObject,
 ) -> AppResult<HttpResponse> {
     who.require(
@@ -35,7 +37,7 @@ async fn update_tenant_profile(
     let profile = body.into_inner();
     let view = db
         .write(move |conn| {
-            let view = tenants::update_profile(conn, &who.tenant_id, profile)?;
+            let view = tenants::update_profile(conn, &runbooks, &who.tenant_id, profile)?;
             audit::append(conn, &who.tenant_id, AuditEvent {
                 actor: who.actor(),
                 action: "tenant.profile",

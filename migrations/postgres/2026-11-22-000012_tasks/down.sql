@@ -1,0 +1,3 @@
+DROP TABLE reminders;
+DROP TABLE tasks;
+DROP TABLE incident_runbooks;
