@@ -2,7 +2,9 @@
 //! same language, else the tenant's default, else English — the first of these for
 //! which both a template and the incident's notice content exist.
 
-/// The candidate locales for a person, best first, without repeats.
+/// The candidate locales for a person, best first, without repeats: their own,
+/// its language (for Chinese: its script), the other Chinese script, the tenant's
+/// default, English.
 pub fn candidates(person: Option<&str>, tenant_default: &str) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     let mut push = |tag: String| {
@@ -13,6 +15,11 @@ pub fn candidates(person: Option<&str>, tenant_default: &str) -> Vec<String> {
     if let Some(tag) = person {
         push(tag.to_owned());
         push(chinese_script(tag).unwrap_or_else(|| language(tag).to_owned()));
+        // A Chinese reader reads the other script before a foreign language
+        // (the plan warns of the change).
+        if let Some(script) = chinese_script(tag) {
+            push(if script == "zh-TW" { "zh-CN" } else { "zh-TW" }.to_owned());
+        }
     }
     push(tenant_default.to_owned());
     push("en".to_owned());
@@ -119,5 +126,9 @@ mod tests {
         );
         assert_eq!(candidates(None, "zh-CN"), vec!["zh-CN", "en"]);
         assert_eq!(candidates(Some("en"), "en"), vec!["en"]);
+        assert_eq!(
+            candidates(Some("zh-HK"), "en"),
+            vec!["zh-HK", "zh-TW", "zh-CN", "en"]
+        );
     }
 }

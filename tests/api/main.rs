@@ -10,6 +10,7 @@ mod bulletins;
 pub mod channels;
 mod cli;
 mod crash;
+mod defects;
 mod delivery_props;
 mod dispatch;
 mod dispatch_timing;
