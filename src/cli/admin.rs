@@ -30,7 +30,7 @@ pub fn serve(settings: &Settings) -> anyhow::Result<ExitCode> {
 /// or SIGTERM; the batch in flight is finished first.
 pub fn worker(settings: &Settings) -> anyhow::Result<ExitCode> {
     actix_web::rt::System::new().block_on(async {
-        let db = Db::connect(&settings.database)?;
+        let db = Db::connect_existing(&settings.database)?;
         let service = std::sync::Arc::new(crate::compose::NoticeService::new(
             settings.http.public_url.clone(),
             settings.templates_dir.clone(),
@@ -94,7 +94,7 @@ pub fn create_tenant(
     }
     .validate()
     .map_err(AppError::Validation)?;
-    let db = Db::connect(&settings.database)?;
+    let db = Db::connect_existing(&settings.database)?;
     let tenant = db.write_blocking(|conn| {
         let row = tenants::create(conn, &new)?;
         let view = row.to_tenant()?;
@@ -115,7 +115,7 @@ pub fn create_tenant(
 }
 
 pub fn list_tenants(settings: &Settings) -> anyhow::Result<ExitCode> {
-    let db = Db::connect(&settings.database)?;
+    let db = Db::connect_existing(&settings.database)?;
     let rows = db.read_blocking(tenants::list)?;
     for row in rows {
         let t = row.to_tenant()?;
@@ -136,7 +136,7 @@ pub fn set_tenant_profile(settings: &Settings, slug: &str, json: &str) -> anyhow
         _ => return Err(AppError::Malformed("the profile must be one JSON object".into()).into()),
     };
     let runbooks = crate::runbooks::files::load_for_service(settings.templates_dir.as_deref())?;
-    let db = Db::connect(&settings.database)?;
+    let db = Db::connect_existing(&settings.database)?;
     let tenant = db.write_blocking(|conn| {
         let row = tenants::require_by_slug(conn, slug)?;
         let view = tenants::update_profile(conn, &runbooks, &row.id, profile)?;
@@ -166,7 +166,7 @@ pub fn create_token(
     if name.trim().is_empty() || name.chars().count() > 100 {
         return Err(AppError::field("name", "must be 1-100 characters").into());
     }
-    let db = Db::connect(&settings.database)?;
+    let db = Db::connect_existing(&settings.database)?;
     let bearer = db.write_blocking(|conn| {
         let tenant = tenants::require_by_slug(conn, tenant_slug)?;
         let (row, bearer) = tokens::create(conn, &tenant.id, role, &name)?;
@@ -187,7 +187,7 @@ pub fn create_token(
 }
 
 pub fn verify_audit(settings: &Settings, only: Option<&str>) -> anyhow::Result<ExitCode> {
-    let db = Db::connect(&settings.database)?;
+    let db = Db::connect_existing(&settings.database)?;
     let verdicts = db.read_blocking(|conn| {
         let rows = match only {
             Some(slug) => vec![tenants::require_by_slug(conn, slug)?],
