@@ -20,9 +20,12 @@ pub enum AppError {
     /// The body could not be read as the expected format.
     #[error("malformed request: {0}")]
     Malformed(String),
-    /// No valid credentials.
+    /// No credentials were sent.
     #[error("authentication required: send Authorization: Bearer <token>")]
     Unauthorized,
+    /// A bearer token was sent but is not accepted: why, e.g. `token not recognised`.
+    #[error("{0}")]
+    TokenRefused(&'static str),
     /// A provider's callback whose signature does not verify (no token applies).
     #[error("{0}")]
     BadSignature(String),
@@ -64,7 +67,7 @@ impl AppError {
         match self {
             AppError::Validation(_) => "validation-error",
             AppError::Malformed(_) => "malformed-request",
-            AppError::Unauthorized => "unauthorized",
+            AppError::Unauthorized | AppError::TokenRefused(_) => "unauthorized",
             AppError::BadSignature(_) => "bad-signature",
             AppError::Forbidden(_) => "forbidden",
             AppError::NotFound(_) => "not-found",
@@ -79,7 +82,7 @@ impl AppError {
         match self {
             AppError::Validation(_) => "Your request has invalid fields",
             AppError::Malformed(_) => "Your request could not be read",
-            AppError::Unauthorized => "Authentication required",
+            AppError::Unauthorized | AppError::TokenRefused(_) => "Authentication required",
             AppError::BadSignature(_) => "Signature does not verify",
             AppError::Forbidden(_) => "Not allowed for your role",
             AppError::NotFound(_) => "Not found",
@@ -122,7 +125,9 @@ impl ResponseError for AppError {
         match self {
             AppError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::Malformed(_) => StatusCode::BAD_REQUEST,
-            AppError::Unauthorized | AppError::BadSignature(_) => StatusCode::UNAUTHORIZED,
+            AppError::Unauthorized | AppError::TokenRefused(_) | AppError::BadSignature(_) => {
+                StatusCode::UNAUTHORIZED
+            }
             AppError::Forbidden(_) => StatusCode::FORBIDDEN,
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
             AppError::Conflict(_) => StatusCode::CONFLICT,
@@ -153,8 +158,16 @@ impl ResponseError for AppError {
         };
         let mut response = HttpResponse::build(status);
         response.content_type("application/problem+json");
-        if matches!(self, AppError::Unauthorized) {
-            response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
+        match self {
+            AppError::Unauthorized => {
+                response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
+            }
+            // RFC 6750 §3.1: a token was presented but is not valid.
+            AppError::TokenRefused(_) => {
+                response
+                    .insert_header((header::WWW_AUTHENTICATE, r#"Bearer error="invalid_token""#));
+            }
+            _ => {}
         }
         response.json(problem)
     }

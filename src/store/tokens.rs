@@ -64,21 +64,49 @@ pub fn create(
     Ok((row, format!("{PREFIX}{id}.{secret}")))
 }
 
-/// Returns the live token a bearer string stands for, or `None`.
-pub fn authenticate(conn: &mut DbConnection, bearer: &str) -> AppResult<Option<TokenRow>> {
+/// What a presented bearer string turned out to be.
+#[derive(Debug, Clone)]
+pub enum Authentication {
+    /// A live token whose secret matches.
+    Accepted(TokenRow),
+    /// The right secret of a token that has been revoked.
+    Revoked,
+    /// Not a token of ours: malformed, unknown id or wrong secret.
+    NotRecognised,
+}
+
+/// Looks up the token a bearer string stands for and compares its secret. Only a
+/// caller who holds the secret learns that a token was revoked.
+pub fn authenticate(conn: &mut DbConnection, bearer: &str) -> AppResult<Authentication> {
     let Some((id, secret)) = bearer
         .strip_prefix(PREFIX)
         .and_then(|rest| rest.split_once('.'))
     else {
-        return Ok(None);
+        return Ok(Authentication::NotRecognised);
     };
-    let row = api_tokens::table
-        .find(id)
-        .filter(api_tokens::revoked_at.is_null())
-        .first::<TokenRow>(conn)
-        .optional()?;
+    let Some(row) = find(conn, id)? else {
+        return Ok(Authentication::NotRecognised);
+    };
     let presented = hash_secret(secret);
-    Ok(row.filter(|r| bool::from(r.secret_hash.as_bytes().ct_eq(presented.as_bytes()))))
+    Ok(
+        match (
+            bool::from(row.secret_hash.as_bytes().ct_eq(presented.as_bytes())),
+            row.revoked_at,
+        ) {
+            (false, _) => Authentication::NotRecognised,
+            (true, Some(_)) => Authentication::Revoked,
+            (true, None) => Authentication::Accepted(row),
+        },
+    )
+}
+
+/// Finds a token by its public id, whichever tenant holds it (for authentication
+/// and the command line, which name a token by id alone).
+pub fn find(conn: &mut DbConnection, id: &str) -> AppResult<Option<TokenRow>> {
+    Ok(api_tokens::table
+        .find(id)
+        .first::<TokenRow>(conn)
+        .optional()?)
 }
 
 fn hash_secret(secret: &str) -> String {
