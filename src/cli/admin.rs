@@ -8,7 +8,7 @@ use serde_json::json;
 use crate::audit::{self, AuditEvent, Verdict};
 use crate::config::Settings;
 use crate::db::{self, Db};
-use crate::domain::Role;
+use crate::domain::{Role, format_instant};
 use crate::error::AppError;
 use crate::store::{tenants, tokens};
 use crate::web::Application;
@@ -212,4 +212,61 @@ pub fn verify_audit(settings: &Settings, only: Option<&str>) -> anyhow::Result<E
     } else {
         ExitCode::FAILURE
     })
+}
+
+/// Prints the tokens of one tenant (or of all), one per line; never a secret.
+pub fn list_tokens(settings: &Settings, only: Option<&str>) -> anyhow::Result<ExitCode> {
+    let db = Db::connect_existing(&settings.database)?;
+    let lines = db.read_blocking(|conn| {
+        let tenants = match only {
+            Some(slug) => vec![tenants::require_by_slug(conn, slug)?],
+            None => tenants::list(conn)?,
+        };
+        let mut lines = Vec::new();
+        for tenant in tenants {
+            for token in tokens::list(conn, &tenant.id)? {
+                lines.push(format!(
+                    "{}\t{}\t{}\t{}\t{}\t{}",
+                    token.id,
+                    tenant.slug,
+                    token.name,
+                    token.role,
+                    format_instant(token.created_at),
+                    token.revoked_at.map_or("-".to_owned(), format_instant)
+                ));
+            }
+        }
+        Ok(lines)
+    })?;
+    for line in lines {
+        println!("{line}");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Revokes a token by id, audited on its tenant's chain.
+pub fn revoke_token(settings: &Settings, id: &str) -> anyhow::Result<ExitCode> {
+    let db = Db::connect_existing(&settings.database)?;
+    let (slug, row) = db.write_blocking(|conn| {
+        let token =
+            tokens::find(conn, id)?.ok_or_else(|| AppError::NotFound(format!("token {id}")))?;
+        let tenant = tenants::get(conn, &token.tenant_id)?;
+        let row = tokens::revoke(conn, &tenant.id, id)?;
+        audit::append(
+            conn,
+            &tenant.id,
+            AuditEvent {
+                actor: "cli".into(),
+                action: "token.revoke",
+                target: format!("token:{}", row.id),
+                details: json!({ "name": row.name, "role": row.role }),
+            },
+        )?;
+        Ok((tenant.slug, row))
+    })?;
+    println!(
+        "revoked token {} ({}, {}) of tenant {slug}",
+        row.id, row.name, row.role
+    );
+    Ok(ExitCode::SUCCESS)
 }

@@ -37,7 +37,7 @@ enum Command {
     /// Create and list tenants.
     #[command(subcommand)]
     Tenants(TenantsCommand),
-    /// Create API tokens.
+    /// Create, list and revoke API tokens.
     #[command(subcommand)]
     Tokens(TokensCommand),
     /// Check the audit log.
@@ -160,6 +160,17 @@ enum TokensCommand {
         #[arg(long)]
         name: Option<String>,
     },
+    /// One token per line: id, tenant, name, role, created, revoked (or -); never secrets.
+    List {
+        /// Only this tenant's tokens (default: every tenant's).
+        #[arg(long)]
+        tenant: Option<String>,
+    },
+    /// Revoke a token at once (audited); requests with it get 401 "token revoked".
+    Revoke {
+        /// The token's id: the part between `blt_` and the dot.
+        id: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -236,6 +247,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Tokens(TokensCommand::Create { tenant, role, name }) => {
             admin::create_token(&settings, &tenant, role, name)
         }
+        Command::Tokens(TokensCommand::List { tenant }) => {
+            admin::list_tokens(&settings, tenant.as_deref())
+        }
+        Command::Tokens(TokensCommand::Revoke { id }) => admin::revoke_token(&settings, &id),
         Command::Audit(AuditCommand::Verify { tenant }) => {
             admin::verify_audit(&settings, tenant.as_deref())
         }

@@ -9,8 +9,8 @@ use subtle::ConstantTimeEq;
 
 use crate::db::DbConnection;
 use crate::db::schema::api_tokens;
-use crate::domain::{Role, now_micros};
-use crate::error::AppResult;
+use crate::domain::{Role, format_instant, now_micros};
+use crate::error::{AppError, AppResult};
 
 const PREFIX: &str = "blt_";
 
@@ -107,6 +107,39 @@ pub fn find(conn: &mut DbConnection, id: &str) -> AppResult<Option<TokenRow>> {
         .find(id)
         .first::<TokenRow>(conn)
         .optional()?)
+}
+
+/// The tenant's tokens, oldest first (their secrets are never stored).
+pub fn list(conn: &mut DbConnection, tenant_id: &str) -> AppResult<Vec<TokenRow>> {
+    Ok(api_tokens::table
+        .filter(api_tokens::tenant_id.eq(tenant_id))
+        .order((api_tokens::created_at.asc(), api_tokens::id.asc()))
+        .load::<TokenRow>(conn)?)
+}
+
+/// Revokes one of the tenant's tokens from now on; revoking twice is a conflict.
+pub fn revoke(conn: &mut DbConnection, tenant_id: &str, id: &str) -> AppResult<TokenRow> {
+    let row = find(conn, id)?
+        .filter(|row| row.tenant_id == tenant_id)
+        .ok_or_else(|| AppError::NotFound(format!("token {id}")))?;
+    if let Some(at) = row.revoked_at {
+        return Err(AppError::Conflict(format!(
+            "token {id} was already revoked at {}",
+            format_instant(at)
+        )));
+    }
+    let now = now_micros();
+    diesel::update(
+        api_tokens::table
+            .filter(api_tokens::tenant_id.eq(tenant_id))
+            .filter(api_tokens::id.eq(id)),
+    )
+    .set(api_tokens::revoked_at.eq(now))
+    .execute(conn)?;
+    Ok(TokenRow {
+        revoked_at: Some(now),
+        ..row
+    })
 }
 
 fn hash_secret(secret: &str) -> String {

@@ -169,6 +169,7 @@ fn commands_run_from_the_wrong_folder_do_not_create_a_database() {
         &["tenants", "create", "acme", "--name", "Acme"][..],
         &["tenants", "list"],
         &["tokens", "create", "--tenant", "acme", "--role", "viewer"],
+        &["tokens", "list"],
         &["audit", "verify"],
     ] {
         let (code, err) = run_defaults_in(elsewhere.path(), args);
