@@ -38,6 +38,15 @@ pub enum AppError {
     /// The request conflicts with the current state.
     #[error("{0}")]
     Conflict(String),
+    /// The request conflicts with the current state because of the items listed in
+    /// `errors` (e.g. the open obligations that keep an incident from closing).
+    #[error("{detail}")]
+    Blocked {
+        /// What was refused and why.
+        detail: String,
+        /// One entry per item in the way.
+        errors: Vec<FieldError>,
+    },
     /// The body is larger than allowed.
     #[error("request body exceeds the limit of {0} bytes")]
     PayloadTooLarge(usize),
@@ -71,7 +80,7 @@ impl AppError {
             AppError::BadSignature(_) => "bad-signature",
             AppError::Forbidden(_) => "forbidden",
             AppError::NotFound(_) => "not-found",
-            AppError::Conflict(_) => "conflict",
+            AppError::Conflict(_) | AppError::Blocked { .. } => "conflict",
             AppError::PayloadTooLarge(_) => "payload-too-large",
             AppError::UnsupportedMediaType(_) => "unsupported-media-type",
             AppError::Unexpected(_) => "internal-error",
@@ -86,7 +95,7 @@ impl AppError {
             AppError::BadSignature(_) => "Signature does not verify",
             AppError::Forbidden(_) => "Not allowed for your role",
             AppError::NotFound(_) => "Not found",
-            AppError::Conflict(_) => "Conflict with the current state",
+            AppError::Conflict(_) | AppError::Blocked { .. } => "Conflict with the current state",
             AppError::PayloadTooLarge(_) => "Request body too large",
             AppError::UnsupportedMediaType(_) => "Unsupported media type",
             AppError::Unexpected(_) => "Internal error",
@@ -130,7 +139,7 @@ impl ResponseError for AppError {
             }
             AppError::Forbidden(_) => StatusCode::FORBIDDEN,
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
-            AppError::Conflict(_) => StatusCode::CONFLICT,
+            AppError::Conflict(_) | AppError::Blocked { .. } => StatusCode::CONFLICT,
             AppError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             AppError::Unexpected(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -152,7 +161,7 @@ impl ResponseError for AppError {
             status: status.as_u16(),
             detail,
             errors: match self {
-                AppError::Validation(errors) => errors.clone(),
+                AppError::Validation(errors) | AppError::Blocked { errors, .. } => errors.clone(),
                 _ => Vec::new(),
             },
         };
