@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use serde_json::json;
 
-use crate::audit::{self, AuditEvent, Verdict};
+use crate::audit::{self, AuditEvent};
 use crate::config::Settings;
 use crate::db::{self, Db};
 use crate::domain::{Role, format_instant};
@@ -184,34 +184,6 @@ pub fn create_token(
     })?;
     println!("{bearer}");
     Ok(ExitCode::SUCCESS)
-}
-
-pub fn verify_audit(settings: &Settings, only: Option<&str>) -> anyhow::Result<ExitCode> {
-    let db = Db::connect_existing(&settings.database)?;
-    let verdicts = db.read_blocking(|conn| {
-        let rows = match only {
-            Some(slug) => vec![tenants::require_by_slug(conn, slug)?],
-            None => tenants::list(conn)?,
-        };
-        rows.into_iter()
-            .map(|t| Ok((t.slug.clone(), audit::verify(conn, &t.id)?)))
-            .collect::<Result<Vec<_>, AppError>>()
-    })?;
-    let mut intact = true;
-    for (slug, verdict) in verdicts {
-        match verdict {
-            Verdict::Intact { entries } => println!("{slug}: intact ({entries} entries)"),
-            Verdict::Broken { seq, reason } => {
-                intact = false;
-                println!("{slug}: BROKEN at entry seq {seq}: {reason}");
-            }
-        }
-    }
-    Ok(if intact {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    })
 }
 
 /// Prints the tokens of one tenant (or of all), one per line; never a secret.

@@ -2,6 +2,7 @@
 //! error on stderr, exiting non-zero on failure.
 
 mod admin;
+mod audit;
 mod bench;
 mod bench_dispatch;
 mod runbooks;
@@ -40,7 +41,7 @@ enum Command {
     /// Create, list and revoke API tokens.
     #[command(subcommand)]
     Tokens(TokensCommand),
-    /// Check the audit log.
+    /// Check the audit log and sign checkpoints of it.
     #[command(subcommand)]
     Audit(AuditCommand),
     /// Import data into a tenant.
@@ -206,6 +207,17 @@ enum AuditCommand {
         /// Only this tenant (default: all).
         #[arg(long)]
         tenant: Option<String>,
+        /// Also prove the chains still hold the entries of these signed checkpoints
+        /// (a file of `audit checkpoint` lines; needs BREACHLINE_AUDIT_KEY).
+        #[arg(long, value_name = "FILE")]
+        checkpoint: Option<PathBuf>,
+    },
+    /// Verify each chain and print its head signed with BREACHLINE_AUDIT_KEY, one JSON
+    /// line per tenant, to keep outside the database (see docs/operations.md).
+    Checkpoint {
+        /// Only this tenant (default: all).
+        #[arg(long)]
+        tenant: Option<String>,
     },
 }
 
@@ -251,8 +263,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             admin::list_tokens(&settings, tenant.as_deref())
         }
         Command::Tokens(TokensCommand::Revoke { id }) => admin::revoke_token(&settings, &id),
-        Command::Audit(AuditCommand::Verify { tenant }) => {
-            admin::verify_audit(&settings, tenant.as_deref())
+        Command::Audit(AuditCommand::Verify { tenant, checkpoint }) => {
+            audit::verify(&settings, tenant.as_deref(), checkpoint.as_deref())
+        }
+        Command::Audit(AuditCommand::Checkpoint { tenant }) => {
+            audit::checkpoint(&settings, tenant.as_deref())
         }
         Command::Import(ImportCommand::Subjects {
             tenant,
