@@ -5,7 +5,11 @@
 //! form is the JSON array `[tenant, seq, at, actor, action, target, details]`.
 //! The tenant row keeps the head (`audit_seq`, `audit_head`), so removing the
 //! newest entries is detected too. Entries are written in the same transaction
-//! as the change they record.
+//! as the change they record. The head is in the same database and unkeyed, so
+//! removing the newest entries *and* rewinding the head is caught only against a
+//! [`checkpoint`] kept outside the database.
+
+pub mod checkpoint;
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -171,10 +175,40 @@ pub enum Verdict {
 
 /// Recomputes a tenant's whole chain, reading it in batches.
 pub fn verify(conn: &mut DbConnection, tenant_id: &str) -> AppResult<Verdict> {
-    let (head_seq, head_hash): (i64, String) = tenants::table
+    Ok(verify_to_head(conn, tenant_id)?.0)
+}
+
+/// [`verify`], also returning the head it checked the chain against: the
+/// tenant's `(audit_seq, audit_head)`, or `None` when the tenant does not exist.
+fn verify_to_head(
+    conn: &mut DbConnection,
+    tenant_id: &str,
+) -> AppResult<(Verdict, Option<(i64, String)>)> {
+    let Some(head) = head(conn, tenant_id)? else {
+        return Ok((
+            Verdict::Broken {
+                seq: 1,
+                reason: format!("tenant {tenant_id} is no longer in the database"),
+            },
+            None,
+        ));
+    };
+    let verdict = walk(conn, tenant_id, &head)?;
+    Ok((verdict, Some(head)))
+}
+
+/// The tenant's recorded head `(audit_seq, audit_head)`.
+fn head(conn: &mut DbConnection, tenant_id: &str) -> AppResult<Option<(i64, String)>> {
+    Ok(tenants::table
         .find(tenant_id)
         .select((tenants::audit_seq, tenants::audit_head))
-        .first(conn)?;
+        .first(conn)
+        .optional()?)
+}
+
+/// Recomputes the chain from its first entry and compares its end with `head`.
+fn walk(conn: &mut DbConnection, tenant_id: &str, head: &(i64, String)) -> AppResult<Verdict> {
+    let (head_seq, head_hash) = (head.0, head.1.as_str());
     let mut expected_seq = 1;
     let mut prev_hash = GENESIS_HASH.to_owned();
     loop {

@@ -11,6 +11,7 @@
 //! | `BREACHLINE_TEMPLATES_DIR` | tenants' own notice templates, `<dir>/<slug>/notices/…` | none |
 //! | `BREACHLINE_LOG_FORMAT` | `log.format` (`pretty` or `json`) | `pretty` |
 //! | `BREACHLINE_IMPORT_MAX_BYTES` | `import.max_bytes` (largest uploaded import file) | 1 GiB |
+//! | `BREACHLINE_AUDIT_KEY` | `audit.checkpoint_key`: secret signing audit checkpoints (≥ 32 characters) | none |
 //!
 //! Log verbosity follows `RUST_LOG` (default `info`). Delivery channels (SMTP, SMS,
 //! push, rates, retries) are the `[channels]` section and `BREACHLINE_SMTP_URL` & co.,
@@ -43,6 +44,38 @@ pub struct Settings {
     pub worker: WorkerSettings,
     /// Folder of tenants' own notice templates: `<dir>/<tenant-slug>/notices/…`.
     pub templates_dir: Option<PathBuf>,
+    /// Audit checkpoints.
+    pub audit: AuditSettings,
+}
+
+/// Audit settings.
+#[derive(Debug, Clone, Default)]
+pub struct AuditSettings {
+    /// Key of the HMAC-SHA256 that signs audit checkpoints. It lives in the
+    /// configuration only, never in the database, so whoever can rewrite the
+    /// database cannot forge a checkpoint.
+    pub checkpoint_key: Option<SecretString>,
+}
+
+/// Shortest accepted checkpoint key, in bytes.
+const MIN_CHECKPOINT_KEY_BYTES: usize = 32;
+
+impl AuditSettings {
+    fn load(file: FileAudit, env: &impl Fn(&str) -> Option<String>) -> anyhow::Result<Self> {
+        let key = env("BREACHLINE_AUDIT_KEY").or(file.checkpoint_key);
+        if key
+            .as_ref()
+            .is_some_and(|k| k.len() < MIN_CHECKPOINT_KEY_BYTES)
+        {
+            bail!(
+                "BREACHLINE_AUDIT_KEY (audit.checkpoint_key): use at least {MIN_CHECKPOINT_KEY_BYTES} characters, \
+                 e.g. the output of `openssl rand -hex 32`"
+            );
+        }
+        Ok(Self {
+            checkpoint_key: key.map(SecretString::from),
+        })
+    }
 }
 
 /// Dispatch worker settings.
@@ -202,6 +235,14 @@ struct FileSettings {
     import: FileImport,
     #[serde(default)]
     channels: FileChannels,
+    #[serde(default)]
+    audit: FileAudit,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileAudit {
+    checkpoint_key: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -303,6 +344,7 @@ impl Settings {
             import: ImportSettings { max_bytes },
             channels: ChannelSettings::load(file.channels, &env)?,
             templates_dir: env("BREACHLINE_TEMPLATES_DIR").map(PathBuf::from),
+            audit: AuditSettings::load(file.audit, &env)?,
             worker: WorkerSettings {
                 batch: number(&env, "BREACHLINE_WORKER_BATCH", 200)?,
                 concurrency: number(&env, "BREACHLINE_WORKER_CONCURRENCY", 32)?,
@@ -361,6 +403,22 @@ mod tests {
         let err = Settings::load_from(None, env_of(&[("BREACHLINE_DATABASE_URL", "mysql://x")]))
             .unwrap_err();
         assert!(err.to_string().contains("unsupported scheme"), "{err}");
+    }
+
+    #[test]
+    fn the_audit_key_is_optional_long_and_never_shown() {
+        let s = Settings::load_from(None, env_of(&[])).unwrap();
+        assert!(s.audit.checkpoint_key.is_none());
+        let err =
+            Settings::load_from(None, env_of(&[("BREACHLINE_AUDIT_KEY", "short")])).unwrap_err();
+        assert!(err.to_string().contains("at least 32"), "{err}");
+        const KEY: &str = "0123456789abcdef0123456789abcdef";
+        let s = Settings::load_from(None, env_of(&[("BREACHLINE_AUDIT_KEY", KEY)])).unwrap();
+        assert_eq!(
+            s.audit.checkpoint_key.as_ref().map(|k| k.expose_secret()),
+            Some(KEY)
+        );
+        assert!(!format!("{s:?}").contains(KEY), "the key never prints");
     }
 
     #[test]

@@ -20,9 +20,12 @@ pub enum AppError {
     /// The body could not be read as the expected format.
     #[error("malformed request: {0}")]
     Malformed(String),
-    /// No valid credentials.
+    /// No credentials were sent.
     #[error("authentication required: send Authorization: Bearer <token>")]
     Unauthorized,
+    /// A bearer token was sent but is not accepted: why, e.g. `token not recognised`.
+    #[error("{0}")]
+    TokenRefused(&'static str),
     /// A provider's callback whose signature does not verify (no token applies).
     #[error("{0}")]
     BadSignature(String),
@@ -35,6 +38,15 @@ pub enum AppError {
     /// The request conflicts with the current state.
     #[error("{0}")]
     Conflict(String),
+    /// The request conflicts with the current state because of the items listed in
+    /// `errors` (e.g. the open obligations that keep an incident from closing).
+    #[error("{detail}")]
+    Blocked {
+        /// What was refused and why.
+        detail: String,
+        /// One entry per item in the way.
+        errors: Vec<FieldError>,
+    },
     /// The body is larger than allowed.
     #[error("request body exceeds the limit of {0} bytes")]
     PayloadTooLarge(usize),
@@ -64,11 +76,11 @@ impl AppError {
         match self {
             AppError::Validation(_) => "validation-error",
             AppError::Malformed(_) => "malformed-request",
-            AppError::Unauthorized => "unauthorized",
+            AppError::Unauthorized | AppError::TokenRefused(_) => "unauthorized",
             AppError::BadSignature(_) => "bad-signature",
             AppError::Forbidden(_) => "forbidden",
             AppError::NotFound(_) => "not-found",
-            AppError::Conflict(_) => "conflict",
+            AppError::Conflict(_) | AppError::Blocked { .. } => "conflict",
             AppError::PayloadTooLarge(_) => "payload-too-large",
             AppError::UnsupportedMediaType(_) => "unsupported-media-type",
             AppError::Unexpected(_) => "internal-error",
@@ -79,11 +91,11 @@ impl AppError {
         match self {
             AppError::Validation(_) => "Your request has invalid fields",
             AppError::Malformed(_) => "Your request could not be read",
-            AppError::Unauthorized => "Authentication required",
+            AppError::Unauthorized | AppError::TokenRefused(_) => "Authentication required",
             AppError::BadSignature(_) => "Signature does not verify",
             AppError::Forbidden(_) => "Not allowed for your role",
             AppError::NotFound(_) => "Not found",
-            AppError::Conflict(_) => "Conflict with the current state",
+            AppError::Conflict(_) | AppError::Blocked { .. } => "Conflict with the current state",
             AppError::PayloadTooLarge(_) => "Request body too large",
             AppError::UnsupportedMediaType(_) => "Unsupported media type",
             AppError::Unexpected(_) => "Internal error",
@@ -122,10 +134,12 @@ impl ResponseError for AppError {
         match self {
             AppError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::Malformed(_) => StatusCode::BAD_REQUEST,
-            AppError::Unauthorized | AppError::BadSignature(_) => StatusCode::UNAUTHORIZED,
+            AppError::Unauthorized | AppError::TokenRefused(_) | AppError::BadSignature(_) => {
+                StatusCode::UNAUTHORIZED
+            }
             AppError::Forbidden(_) => StatusCode::FORBIDDEN,
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
-            AppError::Conflict(_) => StatusCode::CONFLICT,
+            AppError::Conflict(_) | AppError::Blocked { .. } => StatusCode::CONFLICT,
             AppError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             AppError::Unexpected(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -147,14 +161,22 @@ impl ResponseError for AppError {
             status: status.as_u16(),
             detail,
             errors: match self {
-                AppError::Validation(errors) => errors.clone(),
+                AppError::Validation(errors) | AppError::Blocked { errors, .. } => errors.clone(),
                 _ => Vec::new(),
             },
         };
         let mut response = HttpResponse::build(status);
         response.content_type("application/problem+json");
-        if matches!(self, AppError::Unauthorized) {
-            response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
+        match self {
+            AppError::Unauthorized => {
+                response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
+            }
+            // RFC 6750 §3.1: a token was presented but is not valid.
+            AppError::TokenRefused(_) => {
+                response
+                    .insert_header((header::WWW_AUTHENTICATE, r#"Bearer error="invalid_token""#));
+            }
+            _ => {}
         }
         response.json(problem)
     }

@@ -5,10 +5,10 @@ use std::process::ExitCode;
 use anyhow::Context;
 use serde_json::json;
 
-use crate::audit::{self, AuditEvent, Verdict};
+use crate::audit::{self, AuditEvent};
 use crate::config::Settings;
 use crate::db::{self, Db};
-use crate::domain::Role;
+use crate::domain::{Role, format_instant};
 use crate::error::AppError;
 use crate::store::{tenants, tokens};
 use crate::web::Application;
@@ -30,7 +30,7 @@ pub fn serve(settings: &Settings) -> anyhow::Result<ExitCode> {
 /// or SIGTERM; the batch in flight is finished first.
 pub fn worker(settings: &Settings) -> anyhow::Result<ExitCode> {
     actix_web::rt::System::new().block_on(async {
-        let db = Db::connect(&settings.database)?;
+        let db = Db::connect_existing(&settings.database)?;
         let service = std::sync::Arc::new(crate::compose::NoticeService::new(
             settings.http.public_url.clone(),
             settings.templates_dir.clone(),
@@ -94,7 +94,7 @@ pub fn create_tenant(
     }
     .validate()
     .map_err(AppError::Validation)?;
-    let db = Db::connect(&settings.database)?;
+    let db = Db::connect_existing(&settings.database)?;
     let tenant = db.write_blocking(|conn| {
         let row = tenants::create(conn, &new)?;
         let view = row.to_tenant()?;
@@ -115,7 +115,7 @@ pub fn create_tenant(
 }
 
 pub fn list_tenants(settings: &Settings) -> anyhow::Result<ExitCode> {
-    let db = Db::connect(&settings.database)?;
+    let db = Db::connect_existing(&settings.database)?;
     let rows = db.read_blocking(tenants::list)?;
     for row in rows {
         let t = row.to_tenant()?;
@@ -136,7 +136,7 @@ pub fn set_tenant_profile(settings: &Settings, slug: &str, json: &str) -> anyhow
         _ => return Err(AppError::Malformed("the profile must be one JSON object".into()).into()),
     };
     let runbooks = crate::runbooks::files::load_for_service(settings.templates_dir.as_deref())?;
-    let db = Db::connect(&settings.database)?;
+    let db = Db::connect_existing(&settings.database)?;
     let tenant = db.write_blocking(|conn| {
         let row = tenants::require_by_slug(conn, slug)?;
         let view = tenants::update_profile(conn, &runbooks, &row.id, profile)?;
@@ -166,7 +166,7 @@ pub fn create_token(
     if name.trim().is_empty() || name.chars().count() > 100 {
         return Err(AppError::field("name", "must be 1-100 characters").into());
     }
-    let db = Db::connect(&settings.database)?;
+    let db = Db::connect_existing(&settings.database)?;
     let bearer = db.write_blocking(|conn| {
         let tenant = tenants::require_by_slug(conn, tenant_slug)?;
         let (row, bearer) = tokens::create(conn, &tenant.id, role, &name)?;
@@ -186,30 +186,59 @@ pub fn create_token(
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn verify_audit(settings: &Settings, only: Option<&str>) -> anyhow::Result<ExitCode> {
-    let db = Db::connect(&settings.database)?;
-    let verdicts = db.read_blocking(|conn| {
-        let rows = match only {
+/// Prints the tokens of one tenant (or of all), one per line; never a secret.
+pub fn list_tokens(settings: &Settings, only: Option<&str>) -> anyhow::Result<ExitCode> {
+    let db = Db::connect_existing(&settings.database)?;
+    let lines = db.read_blocking(|conn| {
+        let tenants = match only {
             Some(slug) => vec![tenants::require_by_slug(conn, slug)?],
             None => tenants::list(conn)?,
         };
-        rows.into_iter()
-            .map(|t| Ok((t.slug.clone(), audit::verify(conn, &t.id)?)))
-            .collect::<Result<Vec<_>, AppError>>()
-    })?;
-    let mut intact = true;
-    for (slug, verdict) in verdicts {
-        match verdict {
-            Verdict::Intact { entries } => println!("{slug}: intact ({entries} entries)"),
-            Verdict::Broken { seq, reason } => {
-                intact = false;
-                println!("{slug}: BROKEN at entry seq {seq}: {reason}");
+        let mut lines = Vec::new();
+        for tenant in tenants {
+            for token in tokens::list(conn, &tenant.id)? {
+                lines.push(format!(
+                    "{}\t{}\t{}\t{}\t{}\t{}",
+                    token.id,
+                    tenant.slug,
+                    token.name,
+                    token.role,
+                    format_instant(token.created_at),
+                    token.revoked_at.map_or("-".to_owned(), format_instant)
+                ));
             }
         }
+        Ok(lines)
+    })?;
+    for line in lines {
+        println!("{line}");
     }
-    Ok(if intact {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    })
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Revokes a token by id, audited on its tenant's chain.
+pub fn revoke_token(settings: &Settings, id: &str) -> anyhow::Result<ExitCode> {
+    let db = Db::connect_existing(&settings.database)?;
+    let (slug, row) = db.write_blocking(|conn| {
+        let token =
+            tokens::find(conn, id)?.ok_or_else(|| AppError::NotFound(format!("token {id}")))?;
+        let tenant = tenants::get(conn, &token.tenant_id)?;
+        let row = tokens::revoke(conn, &tenant.id, id)?;
+        audit::append(
+            conn,
+            &tenant.id,
+            AuditEvent {
+                actor: "cli".into(),
+                action: "token.revoke",
+                target: format!("token:{}", row.id),
+                details: json!({ "name": row.name, "role": row.role }),
+            },
+        )?;
+        Ok((tenant.slug, row))
+    })?;
+    println!(
+        "revoked token {} ({}, {}) of tenant {slug}",
+        row.id, row.name, row.role
+    );
+    Ok(ExitCode::SUCCESS)
 }

@@ -2,6 +2,7 @@
 //! error on stderr, exiting non-zero on failure.
 
 mod admin;
+mod audit;
 mod bench;
 mod bench_dispatch;
 mod runbooks;
@@ -37,10 +38,10 @@ enum Command {
     /// Create and list tenants.
     #[command(subcommand)]
     Tenants(TenantsCommand),
-    /// Create API tokens.
+    /// Create, list and revoke API tokens.
     #[command(subcommand)]
     Tokens(TokensCommand),
-    /// Check the audit log.
+    /// Check the audit log and sign checkpoints of it.
     #[command(subcommand)]
     Audit(AuditCommand),
     /// Import data into a tenant.
@@ -160,6 +161,17 @@ enum TokensCommand {
         #[arg(long)]
         name: Option<String>,
     },
+    /// One token per line: id, tenant, name, role, created, revoked (or -); never secrets.
+    List {
+        /// Only this tenant's tokens (default: every tenant's).
+        #[arg(long)]
+        tenant: Option<String>,
+    },
+    /// Revoke a token at once (audited); requests with it get 401 "token revoked".
+    Revoke {
+        /// The token's id: the part between `blt_` and the dot.
+        id: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -192,6 +204,17 @@ fn parse_format(word: &str) -> Result<crate::import::ImportFormat, String> {
 enum AuditCommand {
     /// Recompute the hash chain; exit 0 when intact, 1 naming the first broken entry.
     Verify {
+        /// Only this tenant (default: all).
+        #[arg(long)]
+        tenant: Option<String>,
+        /// Also prove the chains still hold the entries of these signed checkpoints
+        /// (a file of `audit checkpoint` lines; needs BREACHLINE_AUDIT_KEY).
+        #[arg(long, value_name = "FILE")]
+        checkpoint: Option<PathBuf>,
+    },
+    /// Verify each chain and print its head signed with BREACHLINE_AUDIT_KEY, one JSON
+    /// line per tenant, to keep outside the database (see docs/operations.md).
+    Checkpoint {
         /// Only this tenant (default: all).
         #[arg(long)]
         tenant: Option<String>,
@@ -236,8 +259,15 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Tokens(TokensCommand::Create { tenant, role, name }) => {
             admin::create_token(&settings, &tenant, role, name)
         }
-        Command::Audit(AuditCommand::Verify { tenant }) => {
-            admin::verify_audit(&settings, tenant.as_deref())
+        Command::Tokens(TokensCommand::List { tenant }) => {
+            admin::list_tokens(&settings, tenant.as_deref())
+        }
+        Command::Tokens(TokensCommand::Revoke { id }) => admin::revoke_token(&settings, &id),
+        Command::Audit(AuditCommand::Verify { tenant, checkpoint }) => {
+            audit::verify(&settings, tenant.as_deref(), checkpoint.as_deref())
+        }
+        Command::Audit(AuditCommand::Checkpoint { tenant }) => {
+            audit::checkpoint(&settings, tenant.as_deref())
         }
         Command::Import(ImportCommand::Subjects {
             tenant,

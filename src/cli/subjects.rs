@@ -34,7 +34,7 @@ pub fn import_subjects(
     let size = std::fs::metadata(file)
         .with_context(|| format!("cannot read {}", file.display()))?
         .len();
-    let db = Db::connect(&settings.database)?;
+    let db = Db::connect_existing(&settings.database)?;
     let tenant = db.read_blocking(|conn| tenants::require_by_slug(conn, tenant_slug))?;
     let bar = progress_bar(size);
     let job = ImportJob {

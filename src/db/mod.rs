@@ -103,6 +103,16 @@ impl Db {
         })
     }
 
+    /// Like [`Db::connect`], but for commands that work on an existing service's data
+    /// (everything but `serve`, `migrate` and the benchmarks): refuses to create a
+    /// SQLite file, and to use a database `breachline migrate` never set up, so a
+    /// command run from the wrong folder cannot start an empty database of its own.
+    /// Pending migrations of a set-up database are applied as by [`Db::connect`].
+    pub fn connect_existing(settings: &DatabaseSettings) -> anyhow::Result<Self> {
+        require_set_up(&settings.url)?;
+        Self::connect(settings)
+    }
+
     /// Which engine this is.
     pub fn backend(&self) -> Backend {
         self.backend
@@ -170,6 +180,49 @@ async fn run_blocking<T: Send + 'static>(
     actix_web::rt::task::spawn_blocking(move || span.in_scope(f))
         .await
         .context("database task was cancelled")?
+}
+
+/// Fails unless `url` names a database that exists and has been migrated at least once.
+fn require_set_up(url: &DatabaseUrl) -> anyhow::Result<()> {
+    if let Some(path) = url.sqlite_path() {
+        let path = std::path::Path::new(path);
+        if !path.exists() {
+            let shown = std::path::absolute(path).unwrap_or_else(|_| path.to_owned());
+            anyhow::bail!(
+                "no database at {}; run from the service's folder or set BREACHLINE_DATA_DIR \
+                 (breachline migrate creates a new one)",
+                shown.display()
+            );
+        }
+    }
+    let mut conn = open(url).with_context(|| format!("cannot connect to database {url:?}"))?;
+    if !has_migrations(&mut conn).context("cannot read the database's migrations")? {
+        anyhow::bail!("the database {url:?} has never been migrated; run breachline migrate");
+    }
+    Ok(())
+}
+
+/// Whether diesel's migrations table exists (it is created by the first migration run).
+fn has_migrations(conn: &mut DbConnection) -> diesel::QueryResult<bool> {
+    use diesel::RunQueryDsl;
+
+    #[derive(diesel::QueryableByName)]
+    struct Found {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        tables: i64,
+    }
+    let query = match conn {
+        DbConnection::Sqlite(_) => {
+            "SELECT CAST(COUNT(*) AS BIGINT) AS tables FROM sqlite_master \
+             WHERE type = 'table' AND name = '__diesel_schema_migrations'"
+        }
+        DbConnection::Postgres(_) => {
+            "SELECT CAST(COUNT(*) AS BIGINT) AS tables \
+             WHERE to_regclass('__diesel_schema_migrations') IS NOT NULL"
+        }
+    };
+    let found: Found = diesel::sql_query(query).get_result(conn)?;
+    Ok(found.tables > 0)
 }
 
 /// Applies every pending migration of the URL's backend. For SQLite it first

@@ -63,15 +63,26 @@ vocabulary! {
 }
 
 impl IncidentStatus {
-    /// Whether the life cycle allows moving from `self` to `next`
-    /// (`open → assessed → notifying → closed`, and `closed → open` to reopen).
+    /// Whether the life cycle allows moving from `self` to `next`:
+    /// `open → assessed → notifying → closed`, `assessed → closed` when the assessment
+    /// finds nobody to notify, and `closed → open` to reopen. An incident is assessed
+    /// before it closes, so even a false alarm leaves its assessment on record; closing
+    /// also needs every obligation met or waived (checked where they are stored).
     pub fn can_move_to(self, next: IncidentStatus) -> bool {
         use IncidentStatus::*;
         matches!(
             (self, next),
-            (Open, Assessed) | (Assessed, Notifying) | (Notifying, Closed) | (Closed, Open)
+            (Open, Assessed)
+                | (Assessed, Notifying)
+                | (Assessed, Closed)
+                | (Notifying, Closed)
+                | (Closed, Open)
         )
     }
+
+    /// The allowed moves, for error messages.
+    pub const LIFE_CYCLE: &'static str = "open → assessed → notifying → closed, assessed → closed \
+         (nothing to notify), and closed → open to reopen";
 }
 
 #[cfg(test)]
@@ -91,7 +102,9 @@ mod tests {
         use IncidentStatus::*;
         assert!(Open.can_move_to(Assessed));
         assert!(Closed.can_move_to(Open));
-        assert!(!Open.can_move_to(Closed));
+        assert!(Assessed.can_move_to(Closed));
+        assert!(!Open.can_move_to(Closed), "assessed first");
+        assert!(!Closed.can_move_to(Notifying));
         assert!(!Notifying.can_move_to(Open));
         assert!(!Open.can_move_to(Open));
     }

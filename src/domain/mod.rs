@@ -61,6 +61,7 @@ mod incident;
 mod input;
 mod jurisdiction;
 mod notice_item;
+mod obligation;
 mod role;
 mod scope;
 mod send_window;
@@ -81,6 +82,7 @@ pub use incident::{BreachType, Cause, DataCategory, IncidentStatus, Risk};
 pub use input::{Field, Reader};
 pub use jurisdiction::Jurisdiction;
 pub use notice_item::NoticeItem;
+pub use obligation::{ObligationStatus, lateness};
 pub use role::Role;
 pub use scope::{
     AffectedGroup, AffectedSummary, ContactCounts, Scope, ScopeChange, adult_born_on_or_before,

@@ -13,7 +13,10 @@ use super::tenants::TenantRow;
 use super::{affected, from_json_text, incidents, new_id, tasks, tenants, to_json_text};
 use crate::db::DbConnection;
 use crate::db::schema::{incident_evaluations, obligations};
-use crate::domain::{Jurisdiction, format_instant, now_micros};
+use crate::domain::{
+    FieldError, IncidentStatus, Jurisdiction, ObligationStatus, format_instant, lateness,
+    now_micros,
+};
 use crate::error::{AppError, AppResult};
 use crate::regimes::{self, Obligation};
 use crate::runbooks::{Library, ObligationClock, Situation};
@@ -70,7 +73,24 @@ pub struct ObligationRow {
 }
 
 impl ObligationRow {
+    /// The stored status.
+    pub fn status(&self) -> AppResult<ObligationStatus> {
+        self.status.parse().map_err(|e: String| {
+            AppError::Unexpected(anyhow::anyhow!("stored obligation status: {e}"))
+        })
+    }
+
+    /// `regime recipient phase (id …)`, the way people name an obligation.
+    pub fn label(&self) -> String {
+        format!(
+            "{} {} {} (id {})",
+            self.regime, self.recipient, self.phase, self.id
+        )
+    }
+
     /// The API representation; an open obligation past its `due_at` shows as `missed`.
+    /// A met one is `met_late` when met after its `due_at` (or, for an `asap` duty
+    /// with no `due_at`, after its `target_at`), `late_by_seconds` saying by how much.
     pub fn to_json(&self, now: NaiveDateTime) -> Value {
         let overdue = self.due_at.is_some_and(|due| due < now);
         let status = if self.status == "open" && overdue {
@@ -78,10 +98,9 @@ impl ObligationRow {
         } else {
             self.status.as_str()
         };
-        let late = match (self.met_at, self.due_at) {
-            (Some(met), Some(due)) => met > due,
-            _ => false,
-        };
+        let late = self
+            .met_at
+            .and_then(|met| lateness(met, self.due_at, self.target_at));
         json!({
             "id": self.id,
             "regime": self.regime,
@@ -98,7 +117,8 @@ impl ObligationRow {
             "error": self.error,
             "status": status,
             "met_at": self.met_at.map(format_instant),
-            "met_late": late,
+            "met_late": late.is_some(),
+            "late_by_seconds": late.map(|by| by.num_seconds()),
             "evidence": self.evidence,
             "waived_reason": self.waived_reason,
             "resolved_by": self.resolved_by,
@@ -248,11 +268,12 @@ pub fn refresh(
             None => insert(conn, tenant_id, incident_id, o, fields, now)?,
         }
     }
-    let stale: Vec<String> = existing
-        .into_values()
-        .filter(|r| r.status == "open")
-        .map(|r| r.id)
-        .collect();
+    let mut stale = Vec::new();
+    for row in existing.into_values() {
+        if !row.status()?.is_resolved() {
+            stale.push(row.id);
+        }
+    }
     diesel::delete(obligations::table.filter(obligations::id.eq_any(stale))).execute(conn)?;
     save_evaluation(
         conn,
@@ -262,6 +283,9 @@ pub fn refresh(
         &evaluation.not_triggered,
         now,
     )?;
+    if incident.status()? == IncidentStatus::Closed {
+        require_resolved(conn, tenant_id, incident_id)?;
+    }
     attach_runbooks(conn, runbooks, &incident, &tenant, &input["affected"])
 }
 
@@ -303,6 +327,42 @@ fn attach_runbooks(
     )
 }
 
+/// Fails with a conflict naming every obligation of the incident that is neither met
+/// nor waived: a closed incident may have none, so closing one, or changing a closed
+/// one's facts or scope so that a duty appears, is refused (and rolled back).
+pub fn require_resolved(
+    conn: &mut DbConnection,
+    tenant_id: &str,
+    incident_id: &str,
+) -> AppResult<()> {
+    let mut open = Vec::new();
+    for row in list(conn, tenant_id, incident_id)? {
+        if !row.status()?.is_resolved() {
+            open.push(row.label());
+        }
+    }
+    if open.is_empty() {
+        return Ok(());
+    }
+    Err(AppError::Blocked {
+        detail: format!(
+            "incident {incident_id} cannot be closed, nor stay closed, while {} {} open: {}; \
+             mark each met or waive it, or reopen the incident (status open) to work on them",
+            if open.len() == 1 {
+                "1 obligation".to_owned()
+            } else {
+                format!("{} obligations", open.len())
+            },
+            if open.len() == 1 { "is" } else { "are" },
+            open.join(", ")
+        ),
+        errors: open
+            .into_iter()
+            .map(|label| FieldError::new("status", format!("obligation {label} is open")))
+            .collect(),
+    })
+}
+
 /// The jurisdictions with affected people, and whether any of them are minors,
 /// from [`affected_groups`].
 fn affected_places(groups: &Value) -> AppResult<(Vec<Jurisdiction>, bool)> {
@@ -339,7 +399,7 @@ fn insert(
             obligations::regime.eq(&o.regime),
             obligations::recipient.eq(&o.recipient),
             obligations::phase.eq(&o.phase),
-            obligations::status.eq("open"),
+            obligations::status.eq(ObligationStatus::Open.as_str()),
             obligations::created_at.eq(now),
         ))
         .execute(conn)?;
@@ -446,7 +506,8 @@ pub enum Resolution {
     Reopened,
 }
 
-/// Records a resolution on one obligation.
+/// Records a resolution on one obligation. Reopening one of a closed incident is
+/// refused: the incident is reopened first.
 pub fn resolve(
     conn: &mut DbConnection,
     row: &ObligationRow,
@@ -454,15 +515,35 @@ pub fn resolve(
     by: &str,
 ) -> AppResult<()> {
     let (status, met_at, evidence, reason, resolved_by) = match resolution {
-        Resolution::Met { evidence, at } => {
-            ("met", Some(*at), Some(evidence.as_str()), None, Some(by))
-        }
-        Resolution::Waived { reason } => ("waived", None, None, Some(reason.as_str()), Some(by)),
-        Resolution::Reopened => ("open", None, None, None, None),
+        Resolution::Met { evidence, at } => (
+            ObligationStatus::Met,
+            Some(*at),
+            Some(evidence.as_str()),
+            None,
+            Some(by),
+        ),
+        Resolution::Waived { reason } => (
+            ObligationStatus::Waived,
+            None,
+            None,
+            Some(reason.as_str()),
+            Some(by),
+        ),
+        Resolution::Reopened => (ObligationStatus::Open, None, None, None, None),
     };
+    if status == ObligationStatus::Open
+        && incidents::get(conn, &row.tenant_id, &row.incident_id)?.status()?
+            == IncidentStatus::Closed
+    {
+        return Err(AppError::Conflict(format!(
+            "incident {} is closed; reopen the incident (status open) before reopening its obligation {}",
+            row.incident_id,
+            row.label()
+        )));
+    }
     diesel::update(obligations::table.find(&row.id))
         .set((
-            obligations::status.eq(status),
+            obligations::status.eq(status.as_str()),
             obligations::met_at.eq(met_at),
             obligations::evidence.eq(evidence),
             obligations::waived_reason.eq(reason),

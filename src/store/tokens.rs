@@ -9,8 +9,8 @@ use subtle::ConstantTimeEq;
 
 use crate::db::DbConnection;
 use crate::db::schema::api_tokens;
-use crate::domain::{Role, now_micros};
-use crate::error::AppResult;
+use crate::domain::{Role, format_instant, now_micros};
+use crate::error::{AppError, AppResult};
 
 const PREFIX: &str = "blt_";
 
@@ -64,21 +64,82 @@ pub fn create(
     Ok((row, format!("{PREFIX}{id}.{secret}")))
 }
 
-/// Returns the live token a bearer string stands for, or `None`.
-pub fn authenticate(conn: &mut DbConnection, bearer: &str) -> AppResult<Option<TokenRow>> {
+/// What a presented bearer string turned out to be.
+#[derive(Debug, Clone)]
+pub enum Authentication {
+    /// A live token whose secret matches.
+    Accepted(TokenRow),
+    /// The right secret of a token that has been revoked.
+    Revoked,
+    /// Not a token of ours: malformed, unknown id or wrong secret.
+    NotRecognised,
+}
+
+/// Looks up the token a bearer string stands for and compares its secret. Only a
+/// caller who holds the secret learns that a token was revoked.
+pub fn authenticate(conn: &mut DbConnection, bearer: &str) -> AppResult<Authentication> {
     let Some((id, secret)) = bearer
         .strip_prefix(PREFIX)
         .and_then(|rest| rest.split_once('.'))
     else {
-        return Ok(None);
+        return Ok(Authentication::NotRecognised);
     };
-    let row = api_tokens::table
-        .find(id)
-        .filter(api_tokens::revoked_at.is_null())
-        .first::<TokenRow>(conn)
-        .optional()?;
+    let Some(row) = find(conn, id)? else {
+        return Ok(Authentication::NotRecognised);
+    };
     let presented = hash_secret(secret);
-    Ok(row.filter(|r| bool::from(r.secret_hash.as_bytes().ct_eq(presented.as_bytes()))))
+    Ok(
+        match (
+            bool::from(row.secret_hash.as_bytes().ct_eq(presented.as_bytes())),
+            row.revoked_at,
+        ) {
+            (false, _) => Authentication::NotRecognised,
+            (true, Some(_)) => Authentication::Revoked,
+            (true, None) => Authentication::Accepted(row),
+        },
+    )
+}
+
+/// Finds a token by its public id, whichever tenant holds it (for authentication
+/// and the command line, which name a token by id alone).
+pub fn find(conn: &mut DbConnection, id: &str) -> AppResult<Option<TokenRow>> {
+    Ok(api_tokens::table
+        .find(id)
+        .first::<TokenRow>(conn)
+        .optional()?)
+}
+
+/// The tenant's tokens, oldest first (their secrets are never stored).
+pub fn list(conn: &mut DbConnection, tenant_id: &str) -> AppResult<Vec<TokenRow>> {
+    Ok(api_tokens::table
+        .filter(api_tokens::tenant_id.eq(tenant_id))
+        .order((api_tokens::created_at.asc(), api_tokens::id.asc()))
+        .load::<TokenRow>(conn)?)
+}
+
+/// Revokes one of the tenant's tokens from now on; revoking twice is a conflict.
+pub fn revoke(conn: &mut DbConnection, tenant_id: &str, id: &str) -> AppResult<TokenRow> {
+    let row = find(conn, id)?
+        .filter(|row| row.tenant_id == tenant_id)
+        .ok_or_else(|| AppError::NotFound(format!("token {id}")))?;
+    if let Some(at) = row.revoked_at {
+        return Err(AppError::Conflict(format!(
+            "token {id} was already revoked at {}",
+            format_instant(at)
+        )));
+    }
+    let now = now_micros();
+    diesel::update(
+        api_tokens::table
+            .filter(api_tokens::tenant_id.eq(tenant_id))
+            .filter(api_tokens::id.eq(id)),
+    )
+    .set(api_tokens::revoked_at.eq(now))
+    .execute(conn)?;
+    Ok(TokenRow {
+        revoked_at: Some(now),
+        ..row
+    })
 }
 
 fn hash_secret(secret: &str) -> String {

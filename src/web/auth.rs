@@ -10,7 +10,7 @@ use actix_web::{FromRequest, HttpRequest, web};
 use crate::db::Db;
 use crate::domain::Role;
 use crate::error::{AppError, AppResult};
-use crate::store::tokens;
+use crate::store::tokens::{self, Authentication};
 
 /// Who is calling: the token's tenant, role and label.
 #[derive(Debug, Clone)]
@@ -63,10 +63,16 @@ impl FromRequest for Principal {
             let (Some(bearer), Some(db)) = (bearer, db) else {
                 return Err(AppError::Unauthorized);
             };
-            let token = db
+            let token = match db
                 .read(move |conn| tokens::authenticate(conn, &bearer))
                 .await?
-                .ok_or(AppError::Unauthorized)?;
+            {
+                Authentication::Accepted(token) => token,
+                Authentication::Revoked => return Err(AppError::TokenRefused("token revoked")),
+                Authentication::NotRecognised => {
+                    return Err(AppError::TokenRefused("token not recognised"));
+                }
+            };
             let role = token
                 .role
                 .parse()

@@ -6,7 +6,7 @@ use breachline::db::Db;
 
 #[test]
 fn tenants_tokens_and_audit_from_the_command_line() {
-    let db = TestDb::new();
+    let db = TestDb::new().migrated();
     let (code, out, err) = run_cli(
         &db,
         &[
@@ -142,4 +142,64 @@ async fn serve_with_defaults_creates_the_sqlite_file() {
     assert_eq!(body["database"], "sqlite");
     assert!(dir.path().join("data/breachline.db").exists());
     drop(run_cli_in(&db, dir.path(), &["--help"]));
+}
+
+/// Runs the binary in `cwd` with no database configured: the default
+/// `./data/breachline.db` applies.
+fn run_defaults_in(cwd: &std::path::Path, args: &[&str]) -> (i32, String) {
+    let out = std::process::Command::new(crate::helpers::binary())
+        .args(args)
+        .current_dir(cwd)
+        .env_remove("BREACHLINE_DATABASE_URL")
+        .env_remove("BREACHLINE_DATA_DIR")
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn commands_run_from_the_wrong_folder_do_not_create_a_database() {
+    let elsewhere = tempfile::tempdir().unwrap();
+    let expected = elsewhere.path().join("data").join("breachline.db");
+    for args in [
+        &["tenants", "create", "acme", "--name", "Acme"][..],
+        &["tenants", "list"],
+        &["tokens", "create", "--tenant", "acme", "--role", "viewer"],
+        &["tokens", "list"],
+        &["audit", "verify"],
+    ] {
+        let (code, err) = run_defaults_in(elsewhere.path(), args);
+        assert_eq!(code, 1, "{args:?}: {err}");
+        assert!(
+            err.contains(&format!("no database at {}", expected.display()))
+                && err.contains("BREACHLINE_DATA_DIR"),
+            "{args:?}: {err}"
+        );
+        assert!(
+            !elsewhere.path().join("data").exists(),
+            "{args:?} created a database"
+        );
+    }
+}
+
+#[test]
+fn a_database_never_migrated_says_run_migrate() {
+    let db = TestDb::new();
+    if !db.is_postgres() {
+        let (code, _, err) = run_cli(&db, &["tenants", "list"]);
+        assert_eq!(code, 1);
+        assert!(err.contains("no database at"), "{err}");
+        std::fs::write(db.dir.path().join("test.db"), b"").unwrap();
+    }
+    let (code, _, err) = run_cli(&db, &["tenants", "list"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("run breachline migrate"), "{err}");
+    let (code, _, err) = run_cli(&db, &["migrate"]);
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = run_cli(&db, &["tenants", "list"]);
+    assert_eq!(code, 0, "{err}");
 }

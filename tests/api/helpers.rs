@@ -50,6 +50,13 @@ impl TestDb {
         self.pg.is_some()
     }
 
+    /// Creates and migrates the database, as `breachline migrate` does before
+    /// the other commands may use it.
+    pub fn migrated(self) -> Self {
+        breachline::db::migrate(&self.settings().database.url).unwrap();
+        self
+    }
+
     /// Settings pointing at this database, with the data dir in the temp folder.
     pub fn settings(&self) -> Settings {
         self.settings_with(&[])
@@ -284,11 +291,22 @@ pub fn run_cli(db: &TestDb, args: &[&str]) -> (i32, String, String) {
 }
 
 pub fn run_cli_in(db: &TestDb, cwd: &Path, args: &[&str]) -> (i32, String, String) {
+    run_cli_with(db, cwd, &[], args)
+}
+
+/// Runs the binary in `cwd` against the test database with extra variables.
+pub fn run_cli_with(
+    db: &TestDb,
+    cwd: &Path,
+    env: &[(&str, &str)],
+    args: &[&str],
+) -> (i32, String, String) {
     let out = std::process::Command::new(binary())
         .args(args)
         .current_dir(cwd)
         .env("BREACHLINE_DATABASE_URL", &db.url)
         .env("RUST_LOG", "warn")
+        .envs(env.iter().copied())
         .output()
         .unwrap();
     (

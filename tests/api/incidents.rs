@@ -358,3 +358,180 @@ async fn tenants_are_isolated_and_roles_enforced() {
     let (status, _) = read(app.client.get(app.url(&path)).send().await.unwrap()).await;
     assert_eq!(status, 401);
 }
+
+/// The obligations of an incident that are neither met nor waived.
+async fn open_obligations(app: &crate::helpers::TestApp, token: &str, id: &str) -> Vec<Value> {
+    let (status, list) = app
+        .get(token, &format!("/api/v1/incidents/{id}/obligations"))
+        .await;
+    assert_eq!(status, 200, "{list}");
+    list["obligations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|o| o["status"] == "open" || o["status"] == "missed")
+        .cloned()
+        .collect()
+}
+
+#[tokio::test]
+async fn closing_needs_every_obligation_met_or_waived() {
+    let app = spawn_app().await;
+    let t = app.tenant("acme");
+    let (status, created) = app
+        .post(
+            &t.responder,
+            "/api/v1/incidents",
+            &json!({
+                "title": "Customer database copied",
+                "discovered_at": "2026-03-02T10:00:00+09:00",
+                "cause": "malicious",
+                "data_categories": ["contact"],
+                "estimated_affected": 1500,
+                "risk": "high"
+            }),
+        )
+        .await;
+    assert_eq!(status, 201, "{created}");
+    let id = created["id"].as_str().unwrap();
+    let path = format!("/api/v1/incidents/{id}");
+    for next in ["assessed", "notifying"] {
+        let (status, body) = app
+            .patch(&t.responder, &path, &json!({"status": next}))
+            .await;
+        assert_eq!(status, 200, "{body}");
+    }
+    let open = open_obligations(&app, &t.viewer, id).await;
+    assert!(open.len() >= 2, "{open:?}");
+
+    let (status, problem) = app
+        .patch(&t.responder, &path, &json!({"status": "closed"}))
+        .await;
+    assert_eq!(status, 409, "{problem}");
+    let detail = problem["detail"].as_str().unwrap();
+    let errors = problem["errors"].as_array().unwrap();
+    assert_eq!(errors.len(), open.len(), "{problem}");
+    for o in &open {
+        let oid = o["id"].as_str().unwrap();
+        let named = format!("{} {} {}", o["regime"], o["recipient"], o["phase"]).replace('"', "");
+        assert!(
+            detail.contains(oid) && detail.contains(&named),
+            "{named}: {detail}"
+        );
+        assert!(
+            errors
+                .iter()
+                .any(|e| e["field"] == "status" && e["reason"].as_str().unwrap().contains(oid)),
+            "{problem}"
+        );
+    }
+    let (_, still) = app.get(&t.viewer, &path).await;
+    assert_eq!(
+        still["status"], "notifying",
+        "a refused close changes nothing"
+    );
+
+    // Meet one, waive the others: now it closes.
+    let (first, rest) = open.split_first().unwrap();
+    let obligation =
+        |o: &Value, verb: &str| format!("{path}/obligations/{}/{verb}", o["id"].as_str().unwrap());
+    let (status, _) = app
+        .post(
+            &t.responder,
+            &obligation(first, "met"),
+            &json!({"evidence": "filed"}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let (status, problem) = app
+        .patch(&t.responder, &path, &json!({"status": "closed"}))
+        .await;
+    assert_eq!(status, 409);
+    assert!(
+        !problem["detail"]
+            .as_str()
+            .unwrap()
+            .contains(first["id"].as_str().unwrap())
+    );
+    for o in rest {
+        let (status, _) = app
+            .post(
+                &t.responder,
+                &obligation(o, "waive"),
+                &json!({"reason": "not needed"}),
+            )
+            .await;
+        assert_eq!(status, 200);
+    }
+    let (status, body) = app
+        .patch(&t.responder, &path, &json!({"status": "closed"}))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["status"], "closed");
+
+    // A closed incident keeps no open obligation: reopening one is refused...
+    let (status, problem) = app
+        .post(&t.responder, &obligation(first, "reopen"), &json!({}))
+        .await;
+    assert_eq!(status, 409, "{problem}");
+    assert!(
+        problem["detail"].as_str().unwrap().contains("closed"),
+        "{problem}"
+    );
+    // ...until the incident is reopened.
+    let (status, body) = app
+        .patch(&t.responder, &path, &json!({"status": "open"}))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, _) = app
+        .post(&t.responder, &obligation(first, "reopen"), &json!({}))
+        .await;
+    assert_eq!(status, 200);
+}
+
+#[tokio::test]
+async fn a_closed_incident_refuses_changes_that_open_obligations() {
+    let app = spawn_app().await;
+    let t = app.tenant("acme");
+    let id = app.incident(&t.responder).await;
+    let path = format!("/api/v1/incidents/{id}");
+    assert!(open_obligations(&app, &t.viewer, &id).await.is_empty());
+    // Assessed as needing no notification: closes without notifying.
+    for next in ["assessed", "closed"] {
+        let (status, body) = app
+            .patch(&t.responder, &path, &json!({"status": next}))
+            .await;
+        assert_eq!(status, 200, "{next}: {body}");
+    }
+    let (status, body) = app
+        .patch(&t.responder, &path, &json!({"owner": "Dana"}))
+        .await;
+    assert_eq!(
+        status, 200,
+        "a correction that opens nothing is kept: {body}"
+    );
+    let (status, problem) = app
+        .patch(
+            &t.responder,
+            &path,
+            &json!({"cause": "malicious", "risk": "high"}),
+        )
+        .await;
+    assert_eq!(status, 409, "{problem}");
+    assert!(
+        problem["detail"].as_str().unwrap().contains("appi"),
+        "{problem}"
+    );
+    let (_, still) = app.get(&t.viewer, &path).await;
+    assert_eq!(still["cause"], Value::Null);
+    assert!(open_obligations(&app, &t.viewer, &id).await.is_empty());
+    let (status, body) = app
+        .patch(
+            &t.responder,
+            &path,
+            &json!({"status": "open", "cause": "malicious", "risk": "high"}),
+        )
+        .await;
+    assert_eq!(status, 200, "reopened with the new facts: {body}");
+    assert!(!open_obligations(&app, &t.viewer, &id).await.is_empty());
+}

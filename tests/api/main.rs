@@ -24,3 +24,4 @@ mod obligations;
 mod plans;
 pub mod subjects;
 mod tasks;
+mod tokens;

@@ -296,3 +296,63 @@ async fn affected_counts_drive_obligations() {
         "{groups:?}"
     );
 }
+
+/// Marks one obligation met at `at`.
+async fn meet(app: &TestApp, token: &str, path: &str, obligation: &Value, at: &str) -> Value {
+    let (status, met) = app
+        .post(
+            token,
+            &format!("{path}/{}/met", obligation["id"].as_str().unwrap()),
+            &json!({"evidence": "filed", "met_at": at}),
+        )
+        .await;
+    assert_eq!(status, 200, "{met}");
+    met
+}
+
+fn instant(value: &Value) -> chrono::DateTime<chrono::FixedOffset> {
+    chrono::DateTime::parse_from_rfc3339(value.as_str().unwrap()).unwrap()
+}
+
+#[tokio::test]
+async fn obligations_met_after_their_target_or_deadline_are_late_by_so_much() {
+    let app = spawn_app().await;
+    let t = app.tenant("jc-task");
+    let id = jc_task_incident(&app, &t.responder).await;
+    let path = format!("/api/v1/incidents/{id}/obligations");
+    let (_, list) = app.get(&t.viewer, &path).await;
+
+    // "Promptly", with a target: met 58 days after the target is late.
+    let preliminary = find(&list, "appi", "regulator", "preliminary").unwrap();
+    assert_eq!(preliminary["kind"], "asap");
+    assert!(preliminary["due_at"].is_null(), "{preliminary}");
+    let target = instant(&preliminary["target_at"]);
+    let at = (target + chrono::Duration::days(58)).to_rfc3339();
+    let met = meet(&app, &t.responder, &path, preliminary, &at).await;
+    assert_eq!(met["met_late"], true, "{met}");
+    assert_eq!(met["late_by_seconds"], 58 * 86_400, "{met}");
+
+    // A dated deadline: met an hour after it is late by 3,600 s.
+    let last = find(&list, "appi", "regulator", "final").unwrap();
+    let at = (instant(&last["due_at"]) + chrono::Duration::hours(1)).to_rfc3339();
+    let met = meet(&app, &t.responder, &path, last, &at).await;
+    assert_eq!(met["met_late"], true, "{met}");
+    assert_eq!(met["late_by_seconds"], 3_600, "{met}");
+
+    // Met before its target: on time, no lateness.
+    let notice = find(&list, "appi", "subjects", "notice").unwrap();
+    let at = (instant(&notice["target_at"]) - chrono::Duration::minutes(1)).to_rfc3339();
+    let met = meet(&app, &t.responder, &path, notice, &at).await;
+    assert_eq!(met["met_late"], false, "{met}");
+    assert!(met["late_by_seconds"].is_null(), "{met}");
+
+    let (_, list) = app.get(&t.viewer, &path).await;
+    let shown = find(&list, "appi", "regulator", "preliminary").unwrap();
+    assert_eq!(
+        shown["late_by_seconds"],
+        58 * 86_400,
+        "the list shows it too"
+    );
+    let open = find(&list, "commitment:jc-task", "subjects", "notice");
+    assert!(open.is_none_or(|o| o["late_by_seconds"].is_null()));
+}

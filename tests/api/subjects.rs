@@ -453,7 +453,7 @@ async fn roles_media_types_and_modes() {
 
 #[test]
 fn import_from_the_command_line() {
-    let db = crate::helpers::TestDb::new();
+    let db = crate::helpers::TestDb::new().migrated();
     let (code, _, err) = run_cli(&db, &["tenants", "create", "acme", "--name", "Acme"]);
     assert_eq!(code, 0, "{err}");
     let good = db.dir.path().join("people.csv");

@@ -129,7 +129,8 @@ fn apply_update(
     if let Some(next) = status {
         if !current.can_move_to(next) {
             return Err(AppError::Conflict(format!(
-                "cannot move incident from {current} to {next}: allowed are open → assessed → notifying → closed, and closed → open"
+                "cannot move incident from {current} to {next}: allowed are {}",
+                IncidentStatus::LIFE_CYCLE
             )));
         }
         if next == IncidentStatus::Assessed && facts.assessed_at.is_none() {
@@ -138,6 +139,7 @@ fn apply_update(
     }
     let before = row.to_json()?;
     let updated = incidents::update(conn, &who.tenant_id, id, &facts, status)?;
+    // Refuses (and so rolls back) a closed incident with open obligations.
     obligations::refresh(conn, runbooks, &who.tenant_id, id)?;
     let after = updated.to_json()?;
     if let Some(next) = status {
