@@ -334,18 +334,25 @@ impl Worker {
     }
 
     async fn claim(&self) -> AppResult<Vec<Claimed>> {
+        let started = std::time::Instant::now();
         let (name, batch) = (self.options.name.clone(), self.options.batch);
         let claimed = self
             .db
             .write(move |conn| queue::claim(conn, &name, now_micros(), batch))
             .await?;
         self.hold(claimed.iter().map(|c| c.id.clone()));
+        tracing::debug!(
+            rows = claimed.len(),
+            claim_ms = started.elapsed().as_millis() as u64,
+            "rows claimed"
+        );
         Ok(claimed)
     }
 
     /// Composes claimed rows dispatch by dispatch; rows the send window holds back go
     /// back to the queue until it opens.
     async fn compose(&self, claimed: Vec<Claimed>) -> Vec<Job> {
+        let started = std::time::Instant::now();
         let service = self.service.clone();
         let composed = self
             .db
@@ -370,6 +377,11 @@ impl Worker {
                 Err(e) => tracing::error!(error = %e, "could not hold rows for the send window"),
             }
         }
+        tracing::debug!(
+            rows = jobs.len(),
+            compose_ms = started.elapsed().as_millis() as u64,
+            "messages composed"
+        );
         jobs
     }
 
@@ -407,6 +419,7 @@ impl Worker {
     /// Commits one group of results (and any relay pauses) in one transaction,
     /// retrying a few times; only then are the rows and slots let go.
     async fn flush(&self, group: Vec<Done>) {
+        let started = std::time::Instant::now();
         let now = now_micros();
         let (results, untried) = self.dispositions(&group, now);
         let changes = self.relays.take_changes();
@@ -448,6 +461,11 @@ impl Worker {
             }
         }
         self.release(&ids);
+        tracing::debug!(
+            rows = ids.len(),
+            record_ms = started.elapsed().as_millis() as u64,
+            "results recorded"
+        );
         drop(group); // frees the senders' slots
     }
 

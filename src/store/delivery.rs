@@ -23,7 +23,6 @@ use serde_json::json;
 
 use super::dispatches::{self, DispatchRow};
 use super::outbox::{self as queue, Claimed};
-use super::sql::{Bind, Statement};
 use super::{from_json_text, new_id, obligations, tenants, word};
 use crate::audit::{self, AuditEvent};
 use crate::db::DbConnection;
@@ -205,25 +204,32 @@ fn insert_ledger(conn: &mut DbConnection, lines: &[NewAttempt<'_>]) -> AppResult
     Ok(())
 }
 
-/// Rows per `UPDATE … FROM (VALUES …)` (8 values each).
-const RECORD_CHUNK: usize = 500;
-
 /// Records what sends came to, in the caller's transaction: one statement updates
 /// every row this worker still holds, one writes their ledger lines, one per state
 /// sets the people's states; failures move people to their next channel, and
 /// dispatches with nothing left complete. A row whose lease another worker took
 /// over is skipped (its result is that worker's to write). Returns how many rows
 /// were recorded.
+///
+/// On PostgreSQL the transaction commits asynchronously (`synchronous_commit = off`,
+/// as SQLite's `synchronous = NORMAL` does in WAL mode): a commit does not wait for
+/// the disk, which would otherwise bound a worker to a few hundred messages a second.
+/// Only a crash of the database server itself can lose the last fraction of a
+/// second of results; their rows then revert to `sending` and are sent again after
+/// the lease — a duplicate, never a person lost.
 pub fn record(
     conn: &mut DbConnection,
     worker: &str,
     results: &[(Claimed, Disposition)],
     now: NaiveDateTime,
 ) -> AppResult<usize> {
-    let mut held: HashSet<String> = HashSet::new();
-    for chunk in results.chunks(RECORD_CHUNK) {
-        held.extend(update_rows(conn, worker, chunk, now)?);
+    if let DbConnection::Postgres(c) = conn {
+        use diesel::connection::SimpleConnection;
+        c.batch_execute("SET LOCAL synchronous_commit = off")?;
     }
+    let held: HashSet<String> = update_rows(conn, worker, results, now)?
+        .into_iter()
+        .collect();
     let recorded: Vec<&(Claimed, Disposition)> = results
         .iter()
         .filter(|(c, _)| held.contains(&c.id))
@@ -265,62 +271,76 @@ pub fn record(
     Ok(recorded.len())
 }
 
-/// `UPDATE outbox … FROM (VALUES …)` for the rows `worker` still holds; returns
-/// their ids.
+/// The change a result makes to its outbox row, apart from the row's id: rows
+/// whose changes are equal are updated by one statement.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct RowChange {
+    status: OutboxStatus,
+    run_at: NaiveDateTime,
+    provider: String,
+    provider_id: Option<String>,
+    last_error: Option<String>,
+    receipt_due_at: Option<NaiveDateTime>,
+    uncount: i32,
+}
+
+impl RowChange {
+    fn of(d: &Disposition, now: NaiveDateTime) -> Self {
+        Self {
+            status: d.status(),
+            run_at: d.run_at(now),
+            provider: d.provider().to_owned(),
+            provider_id: d.provider_id().map(str::to_owned),
+            last_error: match d {
+                Disposition::Sent { .. } | Disposition::HandedOff { .. } => None,
+                _ => d.detail().map(str::to_owned),
+            },
+            receipt_due_at: d.receipt_due_at(),
+            uncount: i32::from(!d.counts()),
+        }
+    }
+}
+
+/// Updates the rows `worker` still holds, one statement per group of equal
+/// changes (a batch of e-mails accepted by one relay is one statement); returns
+/// the ids updated.
 fn update_rows(
     conn: &mut DbConnection,
     worker: &str,
     results: &[(Claimed, Disposition)],
     now: NaiveDateTime,
 ) -> AppResult<Vec<String>> {
-    #[derive(QueryableByName)]
-    struct Updated {
-        #[diesel(sql_type = diesel::sql_types::Text)]
-        id: String,
+    let mut groups: HashMap<RowChange, Vec<&str>> = HashMap::new();
+    for (c, d) in results {
+        groups.entry(RowChange::of(d, now)).or_default().push(&c.id);
     }
-    let mut st = Statement::new();
-    st.push("UPDATE outbox SET updated_at = ");
-    let at = st.bind(Bind::Timestamp(now));
-    st.push(&at);
-    st.push(
-        ", status = v.status, run_at = v.run_at, locked_at = NULL, locked_by = NULL, \
-         provider = v.provider, provider_id = v.provider_id, last_error = v.last_error, \
-         receipt_due_at = v.receipt_due_at, attempts = attempts - v.uncount \
-         FROM (SELECT column1 AS id, column2 AS status, column3 AS run_at, column4 AS provider, \
-         column5 AS provider_id, column6 AS last_error, column7 AS receipt_due_at, column8 AS uncount \
-         FROM (VALUES ",
-    );
-    for (i, (c, d)) in results.iter().enumerate() {
-        st.push(if i == 0 { "(" } else { ", (" });
-        let values = [
-            Bind::Text(c.id.clone()),
-            Bind::Text(d.status().as_str().to_owned()),
-            Bind::Timestamp(d.run_at(now)),
-            Bind::OptText(Some(d.provider().to_owned())),
-            Bind::OptText(d.provider_id().map(str::to_owned)),
-            Bind::OptText(match d {
-                Disposition::Sent { .. } | Disposition::HandedOff { .. } => None,
-                _ => d.detail().map(str::to_owned),
-            }),
-            Bind::OptTimestamp(d.receipt_due_at()),
-            Bind::Integer(i32::from(!d.counts())),
-        ];
-        let placeholders: Vec<String> = values.into_iter().map(|v| st.bind(v)).collect();
-        st.push(&placeholders.join(", "));
-        st.push(")");
+    let mut updated = Vec::with_capacity(results.len());
+    for (change, ids) in groups {
+        for chunk in ids.chunks(1_000) {
+            let query = diesel::update(
+                outbox::table
+                    .filter(outbox::id.eq_any(chunk))
+                    .filter(outbox::locked_by.eq(worker))
+                    .filter(outbox::status.eq(OutboxStatus::Sending.as_str())),
+            )
+            .set((
+                outbox::status.eq(change.status.as_str()),
+                outbox::run_at.eq(change.run_at),
+                outbox::locked_at.eq(None::<NaiveDateTime>),
+                outbox::locked_by.eq(None::<String>),
+                outbox::provider.eq(&change.provider),
+                outbox::provider_id.eq(&change.provider_id),
+                outbox::last_error.eq(&change.last_error),
+                outbox::receipt_due_at.eq(change.receipt_due_at),
+                outbox::attempts.eq(outbox::attempts - change.uncount),
+                outbox::updated_at.eq(now),
+            ))
+            .returning(outbox::id);
+            let ids: Vec<String> = super::with_backend!(conn, c => query.get_results(c)?);
+            updated.extend(ids);
+        }
     }
-    st.push(") AS vals) AS v WHERE outbox.id = v.id AND outbox.locked_by = ");
-    let worker = st.bind(Bind::Text(worker.to_owned()));
-    st.push(&worker);
-    st.push(" AND outbox.status = ");
-    let sending = st.bind(Bind::Text(OutboxStatus::Sending.as_str().to_owned()));
-    st.push(&sending);
-    st.push(" RETURNING outbox.id");
-    Ok(st
-        .load::<Updated>(conn)?
-        .into_iter()
-        .map(|u| u.id)
-        .collect())
+    Ok(updated)
 }
 
 /// Sets the state of some people of one dispatch.

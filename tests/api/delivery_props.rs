@@ -315,7 +315,7 @@ impl World {
 }
 
 /// A tenant, an incident and an approved dispatch whose people have these routes.
-fn seed(conn: &mut DbConnection, people: &[Vec<&'static str>]) -> String {
+pub fn seed(conn: &mut DbConnection, people: &[Vec<&'static str>]) -> String {
     let tenant = tenants::NewTenant {
         slug: "props".into(),
         name: "Props".into(),
