@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use serde::Serialize;
 
 use crate::db::DbConnection;
-use crate::domain::{Audience, Channel, NoticeItem};
+use crate::domain::{Audience, Channel, NoticeItem, ObligationStatus};
 use crate::error::{AppError, AppResult};
 use crate::notices::checklist::{self, ItemCheck};
 use crate::notices::content::NoticeContent;
@@ -572,7 +572,7 @@ fn required_items(
 ) -> AppResult<Vec<NoticeItem>> {
     let mut items = NoticeItem::BASE.to_vec();
     for o in obligations::list(conn, tenant_id, incident_id)? {
-        if o.recipient == "subjects" && o.status != "waived" {
+        if o.recipient == "subjects" && o.status()? != ObligationStatus::Waived {
             for item in crate::regimes::notice_items(&o.regime)
                 .map_err(|e| AppError::Unexpected(e.into()))?
             {

@@ -206,7 +206,7 @@ impl Tally {
             .unwrap_or(now);
         let deadline = obligations::list(conn, tenant_id, incident_id)?
             .into_iter()
-            .filter(|o| o.recipient == "subjects" && o.status == "open")
+            .filter(|o| o.recipient == "subjects" && o.is_open())
             .filter_map(|o| o.due_at.or(o.target_at).map(|due| (due, o.regime)))
             .min();
         let locale_fallbacks: Vec<LocaleFallback> = self

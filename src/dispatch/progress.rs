@@ -276,7 +276,7 @@ fn deadline(conn: &mut DbConnection, row: &DispatchRow) -> AppResult<Option<Naiv
         .into_iter()
         .filter(|o| o.recipient == "subjects")
         .filter(|o| {
-            o.status == "open"
+            o.is_open()
                 || o.evidence
                     .as_deref()
                     .is_some_and(|e| e.starts_with(&met_by_this))

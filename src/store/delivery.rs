@@ -31,8 +31,8 @@ use crate::db::schema::{
     obligations as obligations_table, outbox,
 };
 use crate::domain::{
-    AttemptResult, Channel, DispatchStatus, Jurisdiction, MessageRef, OutboxStatus, Receipt,
-    RecipientState, now_micros,
+    AttemptResult, Channel, DispatchStatus, Jurisdiction, MessageRef, ObligationStatus,
+    OutboxStatus, Receipt, RecipientState, now_micros,
 };
 use crate::error::{AppError, AppResult};
 use crate::notices::plan::Route;
@@ -587,7 +587,7 @@ fn meet_obligations(
         open: Vec::new(),
     };
     for o in obligations::list(conn, &row.tenant_id, &row.incident_id)? {
-        if o.recipient != "subjects" || o.status != "open" {
+        if o.recipient != "subjects" || !o.is_open() {
             continue;
         }
         let scope = crate::regimes::people_of(&o.regime, &establishments)
@@ -637,7 +637,7 @@ pub fn meet_obligation(
 ) -> AppResult<()> {
     diesel::update(obligations_table::table.find(obligation_id))
         .set((
-            obligations_table::status.eq("met"),
+            obligations_table::status.eq(ObligationStatus::Met.as_str()),
             obligations_table::met_at.eq(now),
             obligations_table::evidence.eq(evidence),
             obligations_table::resolved_by.eq("dispatch"),

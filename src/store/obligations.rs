@@ -73,6 +73,11 @@ pub struct ObligationRow {
 }
 
 impl ObligationRow {
+    /// Whether the duty is still open (neither met nor waived).
+    pub fn is_open(&self) -> bool {
+        self.status == ObligationStatus::Open.as_str()
+    }
+
     /// The stored status.
     pub fn status(&self) -> AppResult<ObligationStatus> {
         self.status.parse().map_err(|e: String| {
@@ -93,7 +98,7 @@ impl ObligationRow {
     /// with no `due_at`, after its `target_at`), `late_by_seconds` saying by how much.
     pub fn to_json(&self, now: NaiveDateTime) -> Value {
         let overdue = self.due_at.is_some_and(|due| due < now);
-        let status = if self.status == "open" && overdue {
+        let status = if self.is_open() && overdue {
             "missed"
         } else {
             self.status.as_str()
