@@ -114,7 +114,7 @@ pub fn apply_incident_input(
     let c = current.cloned();
     let facts = IncidentFacts {
         description: r
-            .text("description", 20_000)
+            .prose("description", 20_000)
             .or_keep(c.as_ref().and_then(|c| c.description.clone())),
         occurred_at: r
             .instant("occurred_at")

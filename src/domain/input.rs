@@ -3,10 +3,10 @@
 
 use std::str::FromStr;
 
-use chrono::NaiveDateTime;
+use chrono::{NaiveDateTime, TimeDelta};
 use serde_json::{Map, Value};
 
-use super::{FieldError, parse_instant};
+use super::{FieldError, now_micros, parse_instant};
 
 /// One field of a request: absent, explicitly null, or a valid value.
 /// Invalid values are recorded as errors and read as `Absent`.
@@ -90,17 +90,27 @@ impl<'a> Reader<'a> {
         }
     }
 
-    /// A trimmed string of 1..=`max` characters.
+    /// One line of text: at most `max` characters as sent (Unicode code points, as
+    /// JSON Schema's `maxLength` counts them), no control characters, not only
+    /// spaces; read trimmed.
     pub fn text(&mut self, key: &str, max: usize) -> Field<String> {
-        self.read(key, |v| text_value(v, max))
+        self.read(key, |v| text_value(v, max, Lines::One))
     }
 
-    /// An RFC 3339 instant with offset.
+    /// Free text over several lines: as [`Reader::text`], but line breaks and tabs
+    /// are allowed.
+    pub fn prose(&mut self, key: &str, max: usize) -> Field<String> {
+        self.read(key, |v| text_value(v, max, Lines::Many))
+    }
+
+    /// An RFC 3339 instant with offset, between 1970 and a year from now (a clock
+    /// may be set ahead for an exercise, not decades off by a typing slip).
     pub fn instant(&mut self, key: &str) -> Field<NaiveDateTime> {
         self.read(key, |v| {
             v.as_str()
                 .ok_or("expected a string".to_owned())
                 .and_then(parse_instant)
+                .and_then(plausible)
         })
     }
 
@@ -126,7 +136,7 @@ impl<'a> Reader<'a> {
     /// A set of free strings (1..=`max_len` characters each, at most `max_items`).
     pub fn strings(&mut self, key: &str, max_len: usize, max_items: usize) -> Field<Vec<String>> {
         self.read(key, |v| {
-            let mut out = array_of(v, |item| text_value(item, max_len))?;
+            let mut out = array_of(v, |item| text_value(item, max_len, Lines::One))?;
             if out.len() > max_items {
                 return Err(format!("at most {max_items} entries"));
             }
@@ -153,13 +163,49 @@ impl<'a> Reader<'a> {
     }
 }
 
-fn text_value(v: &Value, max: usize) -> Result<String, String> {
-    let s = v.as_str().ok_or("expected a string")?.trim();
-    let len = s.chars().count();
-    if len == 0 || len > max {
+/// Whether a text may span lines.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Lines {
+    One,
+    Many,
+}
+
+fn text_value(v: &Value, max: usize, lines: Lines) -> Result<String, String> {
+    let raw = v.as_str().ok_or("expected a string")?;
+    if raw.chars().count() > max {
         return Err(format!("must be 1-{max} characters"));
     }
+    let allowed = |c: char| lines == Lines::Many && matches!(c, '\n' | '\r' | '\t');
+    if let Some(c) = raw.chars().find(|c| c.is_control() && !allowed(*c)) {
+        return Err(format!(
+            "must not contain control characters (found U+{:04X}){}",
+            u32::from(c),
+            if lines == Lines::One {
+                "; use one line"
+            } else {
+                ""
+            }
+        ));
+    }
+    let s = raw.trim();
+    if s.is_empty() {
+        return Err(format!("must be 1-{max} characters, not only spaces"));
+    }
     Ok(s.to_owned())
+}
+
+/// Instants before 1970 or more than a year ahead are typing slips (0110, 2099).
+fn plausible(at: NaiveDateTime) -> Result<NaiveDateTime, String> {
+    let earliest = chrono::DateTime::UNIX_EPOCH.naive_utc();
+    let latest = now_micros() + TimeDelta::days(366);
+    if at < earliest || at > latest {
+        return Err(format!(
+            "must be between 1970-01-01 and a year from now ({}), got {}",
+            latest.format("%Y-%m-%d"),
+            at.format("%Y-%m-%d")
+        ));
+    }
+    Ok(at)
 }
 
 fn array_of<T>(v: &Value, item: impl Fn(&Value) -> Result<T, String>) -> Result<Vec<T>, String> {
@@ -168,4 +214,83 @@ fn array_of<T>(v: &Value, item: impl Fn(&Value) -> Result<T, String>) -> Result<
         .iter()
         .map(item)
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn read(body: Value, f: impl FnOnce(&mut Reader<'_>)) -> Vec<String> {
+        let map = body.as_object().cloned().unwrap_or_default();
+        let mut r = Reader::new(&map, &["t", "at"]);
+        f(&mut r);
+        r.finish(())
+            .err()
+            .unwrap_or_default()
+            .into_iter()
+            .map(|e| e.field)
+            .collect()
+    }
+
+    #[test]
+    fn one_line_text_refuses_control_characters_and_counts_what_was_sent() {
+        for bad in ["a\r\nb", "bell\u{7}", "tab\there", "   ", ""] {
+            assert_eq!(
+                read(json!({"t": bad}), |r| drop(r.text("t", 10))),
+                ["t"],
+                "{bad:?}"
+            );
+        }
+        let accents = "é".repeat(11);
+        assert_eq!(
+            read(json!({"t": accents}), |r| drop(r.text("t", 10))),
+            ["t"]
+        );
+        let padded = format!(" {} ", "é".repeat(9));
+        assert_eq!(
+            read(json!({"t": padded}), |r| drop(r.text("t", 10))),
+            ["t"],
+            "11 as sent"
+        );
+        assert!(read(json!({"t": "é".repeat(10)}), |r| drop(r.text("t", 10))).is_empty());
+    }
+
+    #[test]
+    fn prose_keeps_line_breaks_but_not_other_controls() {
+        assert!(
+            read(json!({"t": "line one\r\n\tline two"}), |r| drop(
+                r.prose("t", 50)
+            ))
+            .is_empty()
+        );
+        assert_eq!(
+            read(json!({"t": "esc\u{1b}[31m"}), |r| drop(r.prose("t", 50))),
+            ["t"]
+        );
+    }
+
+    #[test]
+    fn instants_are_between_1970_and_a_year_ahead() {
+        for bad in [
+            "0110-03-01T00:00:00Z",
+            "2099-01-01T00:00:00Z",
+            "1969-12-31T23:59:59Z",
+        ] {
+            assert_eq!(
+                read(json!({"at": bad}), |r| drop(r.instant("at"))),
+                ["at"],
+                "{bad}"
+            );
+        }
+        let soon = crate::domain::format_instant(now_micros() + TimeDelta::days(300));
+        assert!(read(json!({"at": soon}), |r| drop(r.instant("at"))).is_empty());
+        assert!(
+            read(json!({"at": "1970-01-01T00:00:00Z"}), |r| drop(
+                r.instant("at")
+            ))
+            .is_empty()
+        );
+    }
 }

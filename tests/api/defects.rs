@@ -631,3 +631,56 @@ async fn dispatches_are_listed_and_a_stale_one_cancelled() {
     let (_, audit) = app.get(&t.admin, "/api/v1/audit?limit=200").await;
     assert!(audit.to_string().contains("dispatch.cancel"), "{audit}");
 }
+
+/// Item 13: control characters, lengths over the limit as sent, and clocks decades
+/// off are refused, each naming its field; nothing is stored.
+#[tokio::test]
+async fn loose_incident_input_is_refused_at_the_field() {
+    let app = spawn_app().await;
+    let t = app.tenant("jc-task");
+    let cases = [
+        (
+            json!({"title": "Breach\r\nFAKE LOG LINE", "discovered_at": "2026-11-20T00:00:00Z"}),
+            "title",
+        ),
+        (
+            json!({"title": "Bell \u{7}", "discovered_at": "2026-11-20T00:00:00Z"}),
+            "title",
+        ),
+        (
+            json!({"title": "é".repeat(201), "discovered_at": "2026-11-20T00:00:00Z"}),
+            "title",
+        ),
+        (
+            json!({"title": format!(" {} ", "é".repeat(199)), "discovered_at": "2026-11-20T00:00:00Z"}),
+            "title",
+        ),
+        (
+            json!({"title": "Typo", "discovered_at": "0110-11-20T00:00:00Z"}),
+            "discovered_at",
+        ),
+        (
+            json!({"title": "Typo", "discovered_at": "2099-11-20T00:00:00Z"}),
+            "discovered_at",
+        ),
+        (
+            json!({"title": "Escape", "discovered_at": "2026-11-20T00:00:00Z", "description": "a\u{1b}[31m"}),
+            "description",
+        ),
+    ];
+    for (body, field) in cases {
+        let (status, problem) = app.post(&t.responder, "/api/v1/incidents", &body).await;
+        assert_eq!(status, 422, "{body}: {problem}");
+        assert_eq!(
+            crate::helpers::rejected_fields(&problem),
+            [field],
+            "{problem}"
+        );
+    }
+    let (_, list) = app.get(&t.responder, "/api/v1/incidents").await;
+    assert_eq!(list["items"].as_array().map(Vec::len), Some(0), "{list}");
+    let ok = json!({"title": "é".repeat(200), "discovered_at": "2026-11-20T00:00:00+09:00",
+                    "description": "Line one\r\n\tLine two"});
+    let (status, body) = app.post(&t.responder, "/api/v1/incidents", &ok).await;
+    assert_eq!(status, 201, "{body}");
+}

@@ -203,7 +203,7 @@ async fn add_timeline_entry(
             "use lower-case letters and underscores, e.g. note, detection, containment",
         );
     }
-    let text = match r.text("text", 10_000) {
+    let text = match r.prose("text", 10_000) {
         Field::Set(t) => t,
         _ => {
             if !r.has_error_for("text") {

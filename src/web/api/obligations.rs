@@ -55,7 +55,7 @@ async fn list_obligations(
 }
 
 fn read_required_text(r: &mut Reader<'_>, key: &str, max: usize) -> String {
-    match r.text(key, max) {
+    match r.prose(key, max) {
         Field::Set(text) => text,
         _ => {
             if !r.has_error_for(key) {

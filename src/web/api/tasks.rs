@@ -175,7 +175,7 @@ fn read_change(body: &Map<String, Value>) -> Result<TaskChange, Vec<FieldError>>
         );
     }
     let assignee = r.text("assignee", 200);
-    let note = r.text("note", 5_000);
+    let note = r.prose("note", 5_000);
     let state = match r.word::<TaskState>("state") {
         Field::Null => {
             r.reject("state", "cannot be null: use done, skipped or open");
@@ -183,8 +183,8 @@ fn read_change(body: &Map<String, Value>) -> Result<TaskChange, Vec<FieldError>>
         }
         field => field.or_keep(None),
     };
-    let evidence = r.text("evidence", 5_000).or_keep(None);
-    let reason = r.text("skipped_reason", 5_000).or_keep(None);
+    let evidence = r.prose("evidence", 5_000).or_keep(None);
+    let reason = r.prose("skipped_reason", 5_000).or_keep(None);
     let resolution = resolution(&mut r, state, evidence, reason);
     r.finish(TaskChange {
         assignee,
