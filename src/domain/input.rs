@@ -238,35 +238,48 @@ mod tests {
     fn one_line_text_refuses_control_characters_and_counts_what_was_sent() {
         for bad in ["a\r\nb", "bell\u{7}", "tab\there", "   ", ""] {
             assert_eq!(
-                read(json!({"t": bad}), |r| drop(r.text("t", 10))),
+                read(json!({"t": bad}), |r| {
+                    r.text("t", 10);
+                }),
                 ["t"],
                 "{bad:?}"
             );
         }
         let accents = "é".repeat(11);
         assert_eq!(
-            read(json!({"t": accents}), |r| drop(r.text("t", 10))),
+            read(json!({"t": accents}), |r| {
+                r.text("t", 10);
+            }),
             ["t"]
         );
         let padded = format!(" {} ", "é".repeat(9));
         assert_eq!(
-            read(json!({"t": padded}), |r| drop(r.text("t", 10))),
+            read(json!({"t": padded}), |r| {
+                r.text("t", 10);
+            }),
             ["t"],
             "11 as sent"
         );
-        assert!(read(json!({"t": "é".repeat(10)}), |r| drop(r.text("t", 10))).is_empty());
+        assert!(
+            read(json!({"t": "é".repeat(10)}), |r| {
+                r.text("t", 10);
+            })
+            .is_empty()
+        );
     }
 
     #[test]
     fn prose_keeps_line_breaks_but_not_other_controls() {
         assert!(
-            read(json!({"t": "line one\r\n\tline two"}), |r| drop(
-                r.prose("t", 50)
-            ))
+            read(json!({"t": "line one\r\n\tline two"}), |r| {
+                r.prose("t", 50);
+            })
             .is_empty()
         );
         assert_eq!(
-            read(json!({"t": "esc\u{1b}[31m"}), |r| drop(r.prose("t", 50))),
+            read(json!({"t": "esc\u{1b}[31m"}), |r| {
+                r.prose("t", 50);
+            }),
             ["t"]
         );
     }
@@ -279,17 +292,24 @@ mod tests {
             "1969-12-31T23:59:59Z",
         ] {
             assert_eq!(
-                read(json!({"at": bad}), |r| drop(r.instant("at"))),
+                read(json!({"at": bad}), |r| {
+                    r.instant("at");
+                }),
                 ["at"],
                 "{bad}"
             );
         }
         let soon = crate::domain::format_instant(now_micros() + TimeDelta::days(300));
-        assert!(read(json!({"at": soon}), |r| drop(r.instant("at"))).is_empty());
         assert!(
-            read(json!({"at": "1970-01-01T00:00:00Z"}), |r| drop(
-                r.instant("at")
-            ))
+            read(json!({"at": soon}), |r| {
+                r.instant("at");
+            })
+            .is_empty()
+        );
+        assert!(
+            read(json!({"at": "1970-01-01T00:00:00Z"}), |r| {
+                r.instant("at");
+            })
             .is_empty()
         );
     }
