@@ -237,7 +237,8 @@ fn parse_locale(locale: &str, value: &Value) -> Result<BulletinText, Vec<FieldEr
     let mut r = Reader::new(map, &known);
     let mut text = |key: &str, max: usize| match map.get(key).and_then(Value::as_str) {
         Some(s) if s.trim().is_empty() => String::new(),
-        _ => r.text(key, max).or_keep(None).unwrap_or_default(),
+        _ if key == "title" => r.text(key, max).or_keep(None).unwrap_or_default(),
+        _ => r.prose(key, max).or_keep(None).unwrap_or_default(),
     };
     let mut bulletin = BulletinText {
         title: text("title", MAX_TITLE),

@@ -110,7 +110,7 @@ fn parse_locale(locale: &str, value: &Value) -> Result<NoticeText, Vec<FieldErro
     // A blank item is a draft, not an error: approval names it later.
     let mut text = |key: &str| match map.get(key).and_then(Value::as_str) {
         Some(s) if s.trim().is_empty() => String::new(),
-        _ => match r.text(key, MAX_TEXT) {
+        _ => match r.prose(key, MAX_TEXT) {
             Field::Set(s) => s,
             _ => String::new(),
         },

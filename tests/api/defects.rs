@@ -683,4 +683,13 @@ async fn loose_incident_input_is_refused_at_the_field() {
                     "description": "Line one\r\n\tLine two"});
     let (status, body) = app.post(&t.responder, "/api/v1/incidents", &ok).await;
     assert_eq!(status, 201, "{body}");
+    // Notice text keeps its paragraphs; other control characters are refused there too.
+    let path = format!(
+        "/api/v1/incidents/{}/notice-content",
+        body["id"].as_str().unwrap()
+    );
+    let paragraphs = crate::dispatch::content("First paragraph.\n\nSecond paragraph.");
+    assert_eq!(put(&app, &t.responder, &path, &paragraphs).await, 200);
+    let escape = crate::dispatch::content("Call us \u{1b}[31m now");
+    assert_eq!(put(&app, &t.responder, &path, &escape).await, 422);
 }
