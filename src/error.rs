@@ -47,6 +47,14 @@ pub enum AppError {
         /// One entry per item in the way.
         errors: Vec<FieldError>,
     },
+    /// The path exists but does not take this method; `allow` lists those it takes.
+    #[error("{method} is not allowed on this path; it takes {allow}")]
+    MethodNotAllowed {
+        /// The method that was sent.
+        method: String,
+        /// The methods the path takes, comma-separated (the `Allow` header).
+        allow: String,
+    },
     /// The body is larger than allowed.
     #[error("request body exceeds the limit of {0} bytes")]
     PayloadTooLarge(usize),
@@ -80,6 +88,7 @@ impl AppError {
             AppError::BadSignature(_) => "bad-signature",
             AppError::Forbidden(_) => "forbidden",
             AppError::NotFound(_) => "not-found",
+            AppError::MethodNotAllowed { .. } => "method-not-allowed",
             AppError::Conflict(_) | AppError::Blocked { .. } => "conflict",
             AppError::PayloadTooLarge(_) => "payload-too-large",
             AppError::UnsupportedMediaType(_) => "unsupported-media-type",
@@ -95,6 +104,7 @@ impl AppError {
             AppError::BadSignature(_) => "Signature does not verify",
             AppError::Forbidden(_) => "Not allowed for your role",
             AppError::NotFound(_) => "Not found",
+            AppError::MethodNotAllowed { .. } => "Method not allowed",
             AppError::Conflict(_) | AppError::Blocked { .. } => "Conflict with the current state",
             AppError::PayloadTooLarge(_) => "Request body too large",
             AppError::UnsupportedMediaType(_) => "Unsupported media type",
@@ -139,6 +149,7 @@ impl ResponseError for AppError {
             }
             AppError::Forbidden(_) => StatusCode::FORBIDDEN,
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
+            AppError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             AppError::Conflict(_) | AppError::Blocked { .. } => StatusCode::CONFLICT,
             AppError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -170,6 +181,9 @@ impl ResponseError for AppError {
         match self {
             AppError::Unauthorized => {
                 response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
+            }
+            AppError::MethodNotAllowed { allow, .. } => {
+                response.insert_header((header::ALLOW, allow.as_str()));
             }
             // RFC 6750 §3.1: a token was presented but is not valid.
             AppError::TokenRefused(_) => {

@@ -132,6 +132,14 @@ async fn healthz(db: web::Data<Db>) -> Result<HttpResponse, crate::error::AppErr
     Ok(HttpResponse::Ok().json(json!({ "status": "ok", "database": db.backend().as_str() })))
 }
 
-async fn not_found() -> Result<HttpResponse, crate::error::AppError> {
-    Err(crate::error::AppError::NotFound("route".into()))
+/// No route took the request: 405 with `Allow` when the API document lists the
+/// path under other methods, else 404.
+async fn not_found(req: actix_web::HttpRequest) -> Result<HttpResponse, crate::error::AppError> {
+    match api::allowed_methods(req.path()) {
+        Some(allow) => Err(crate::error::AppError::MethodNotAllowed {
+            method: req.method().to_string(),
+            allow,
+        }),
+        None => Err(crate::error::AppError::NotFound("route".into())),
+    }
 }

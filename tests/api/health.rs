@@ -65,3 +65,37 @@ async fn every_documented_route_exists_and_requires_a_token() {
         }
     }
 }
+
+/// A documented path called with a method it does not take answers 405 with the
+/// methods it does take; an unknown path stays 404.
+#[tokio::test]
+async fn a_wrong_method_on_a_known_path_is_405_with_allow() {
+    let app = crate::helpers::spawn_app().await;
+    let resp = app
+        .client
+        .request(reqwest::Method::TRACE, app.url("/api/v1/subjects/import"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 405);
+    assert_eq!(resp.headers()["allow"], "POST");
+    assert_eq!(resp.headers()["content-type"], "application/problem+json");
+    let resp = app
+        .client
+        .request(
+            reqwest::Method::PUT,
+            app.url("/api/v1/incidents/x/timeline"),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 405);
+    assert_eq!(resp.headers()["allow"], "GET, POST");
+    let resp = app
+        .client
+        .get(app.url("/api/v1/nowhere"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 404);
+}

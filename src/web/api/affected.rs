@@ -270,7 +270,7 @@ async fn list_affected(
         Some("csv") => export_csv(who, db, id).await,
         None | Some("json") => {
             let limit = page_limit(query.limit)?;
-            let after = query.after.clone();
+            let after = super::cursor("after", query.after.clone())?;
             let items = db
                 .read(move |conn| {
                     affected::get_scope(conn, &who.tenant_id, &id)?;

@@ -7,7 +7,7 @@ use serde_json::json;
 use super::page_limit;
 use crate::audit;
 use crate::db::Db;
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult};
 use crate::web::auth::Principal;
 
 pub fn config(cfg: &mut web::ServiceConfig) {
@@ -28,7 +28,10 @@ async fn list_audit_entries(
 ) -> AppResult<HttpResponse> {
     who.require(who.role.can_read_audit(), "read the audit log")?;
     let limit = page_limit(query.limit)?;
-    let after = query.after.unwrap_or(0);
+    let after = match query.after {
+        Some(n) if n < 0 => return Err(AppError::field("after", "must be a sequence number ≥ 0")),
+        other => other.unwrap_or(0),
+    };
     let tenant = who.tenant_id.clone();
     let entries = db
         .read(move |conn| audit::list(conn, &tenant, after, limit))

@@ -83,6 +83,7 @@ async fn list_dispatches(
     query: web::Query<ListQuery>,
 ) -> AppResult<HttpResponse> {
     let ListQuery { before, limit } = query.into_inner();
+    let before = super::cursor("before", before)?;
     let limit = super::page_limit(limit)?;
     let items = db
         .read(move |conn| {

@@ -75,7 +75,7 @@ async fn list_incidents(
         .map(str::parse::<IncidentStatus>)
         .transpose()
         .map_err(|reason| AppError::field("status", reason))?;
-    let before = query.before.clone();
+    let before = super::cursor("before", query.before.clone())?;
     let items = db
         .read(move |conn| {
             let rows = incidents::list(conn, &who.tenant_id, status, before.as_deref(), limit)?;

@@ -17,6 +17,8 @@ mod upload;
 pub use upload::Uploads;
 
 use actix_web::{HttpRequest, HttpResponse, error, web};
+use std::sync::OnceLock;
+
 use serde_json::{Map, Value};
 
 use crate::error::AppError;
@@ -43,6 +45,56 @@ pub fn config(cfg: &mut web::ServiceConfig) {
             .configure(tasks::config),
     );
 }
+
+/// The methods the API document lists for `path` (e.g. `GET, POST`), when it lists
+/// the path at all; path templates (`{id}`) match any one segment.
+pub fn allowed_methods(path: &str) -> Option<String> {
+    static PATHS: OnceLock<Vec<(Vec<String>, String)>> = OnceLock::new();
+    let paths = PATHS.get_or_init(|| {
+        let doc: Value = serde_json::from_str(OPENAPI).unwrap_or_default();
+        let Some(paths) = doc["paths"].as_object() else {
+            return Vec::new();
+        };
+        paths
+            .iter()
+            .map(|(template, ops)| {
+                let segments = template.split('/').map(str::to_owned).collect();
+                let methods: Vec<String> = ops
+                    .as_object()
+                    .map(|ops| {
+                        ops.keys()
+                            .filter(|m| HTTP_METHODS.contains(&m.as_str()))
+                            .map(|m| m.to_ascii_uppercase())
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                (segments, methods.join(", "))
+            })
+            .collect()
+    });
+    let wanted: Vec<&str> = path.split('/').collect();
+    // The most literal match wins: `/subjects/import` before `/subjects/{external_id}`.
+    paths
+        .iter()
+        .filter(|(template, _)| {
+            template.len() == wanted.len()
+                && template.iter().zip(&wanted).all(|(t, w)| {
+                    t == w || (t.starts_with('{') && t.ends_with('}') && !w.is_empty())
+                })
+        })
+        .max_by_key(|(template, _)| {
+            template
+                .iter()
+                .zip(&wanted)
+                .filter(|(t, w)| t == *w)
+                .count()
+        })
+        .map(|(_, methods)| methods.clone())
+}
+
+const HTTP_METHODS: [&str; 8] = [
+    "get", "put", "post", "delete", "options", "head", "patch", "trace",
+];
 
 async fn openapi() -> HttpResponse {
     HttpResponse::Ok()
@@ -93,6 +145,17 @@ fn page_limit(limit: Option<i64>) -> Result<i64, AppError> {
         None => Ok(50),
         Some(n) if (1..=200).contains(&n) => Ok(n),
         Some(_) => Err(AppError::field("limit", "must be between 1 and 200")),
+    }
+}
+
+/// A page cursor from the query string: absent, or a non-empty key.
+fn cursor(field: &str, value: Option<String>) -> Result<Option<String>, AppError> {
+    match value {
+        Some(v) if v.is_empty() => Err(AppError::field(
+            field,
+            "must not be empty: leave it out for the first page",
+        )),
+        other => Ok(other),
     }
 }
 

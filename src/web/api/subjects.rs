@@ -93,7 +93,7 @@ async fn list_subjects(
             .transpose()
             .map_err(|reason| AppError::field("jurisdiction", reason))?,
         system: query.system,
-        after: query.after,
+        after: super::cursor("after", query.after)?,
     };
     let items = db
         .read(move |conn| {
