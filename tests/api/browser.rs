@@ -44,18 +44,18 @@ async fn two_people_take_an_incident_from_sign_in_to_a_completed_dispatch() {
     // Alice sets her password from the one-time link and is signed in.
     alice.goto(&invite).await;
     alice.fill("#password", "short").await;
-    alice.click("form button[type=submit]").await;
+    alice.submit("form button[type=submit]").await;
     assert!(alice.text("#err-password").await.contains("at least 12"));
     assert_eq!(
         alice.attr("#password", "aria-describedby").await.unwrap(),
         "password-hint err-password"
     );
     alice.fill("#password", PASSWORD).await;
-    alice.click("form button[type=submit]").await;
+    alice.submit("form button[type=submit]").await;
     assert_eq!(alice.text("h1").await, "Incidents");
 
     // A new incident with a field the API rejects: the reason is next to the field.
-    alice.click("a[href='/incidents/new']").await;
+    alice.submit("a[href='/incidents/new']").await;
     alice.screenshot("new-incident").await;
     alice.fill("#new-title", "Customer app breach").await;
     alice
@@ -69,7 +69,7 @@ async fn two_people_take_an_incident_from_sign_in_to_a_completed_dispatch() {
     alice
         .click("#new-data_categories input[value=contact]")
         .await;
-    alice.click("form.facts button[type=submit]").await;
+    alice.submit("form.facts button[type=submit]").await;
     let described = alice
         .attr("#new-discovered_at", "aria-describedby")
         .await
@@ -84,7 +84,7 @@ async fn two_people_take_an_incident_from_sign_in_to_a_completed_dispatch() {
     alice.screenshot("new-incident-error").await;
     alice.set_value("#new-occurred_at", "").await;
     alice.set_value("#new-discovered_at", &now_local(-2)).await;
-    alice.click("form.facts button[type=submit]").await;
+    alice.submit("form.facts button[type=submit]").await;
     assert_eq!(alice.text("#incident-title").await, "Customer app breach");
     let id = alice
         .path()
@@ -94,7 +94,7 @@ async fn two_people_take_an_incident_from_sign_in_to_a_completed_dispatch() {
 
     // Scope: the affected summary comes from the recompute.
     alice.fill("#scope-systems", "app").await;
-    alice.click("#scope form button[type=submit]").await;
+    alice.submit("#scope form button[type=submit]").await;
     assert_eq!(alice.text("#affected-total").await, "3");
 
     // Obligations with live countdowns, coloured by urgency.
@@ -125,10 +125,10 @@ async fn two_people_take_an_incident_from_sign_in_to_a_completed_dispatch() {
         .fill("#content-en-contact-email", "privacy@example.com")
         .await;
     alice
-        .click("#notice form[method=post] button[type=submit]")
+        .submit("#notice form[method=post] button[type=submit]")
         .await;
     alice.fill("#preview-subject", "p2").await;
-    alice.click("#show-preview").await;
+    alice.submit("#show-preview").await;
     let preview = alice.text(".preview[data-channel=email]").await;
     assert!(
         preview.contains("An attacker copied account data."),
@@ -138,8 +138,8 @@ async fn two_people_take_an_incident_from_sign_in_to_a_completed_dispatch() {
 
     // Plan and dispatch: the author waits for someone else.
     alice.goto(&format!("/incidents/{id}")).await;
-    alice.click("#plan form button").await;
-    alice.click("#dispatch form button").await;
+    alice.submit("#plan form button").await;
+    alice.submit("#dispatch form button").await;
     assert!(alice.text(".waiting").await.contains("someone else"));
     assert!(
         alice
@@ -159,7 +159,7 @@ async fn two_people_take_an_incident_from_sign_in_to_a_completed_dispatch() {
     bob.sign_in("bob@example.org", PASSWORD).await;
     bob.goto(&format!("/incidents/{id}#dispatch")).await;
     bob.screenshot("approver-before").await;
-    bob.click("button.approve").await;
+    bob.submit("button.approve").await;
 
     // Alice's page follows the progress to completed without a reload.
     let mut status = String::new();
@@ -193,7 +193,7 @@ async fn two_people_take_an_incident_from_sign_in_to_a_completed_dispatch() {
     assert!(!next.is_empty());
 
     // Sign out: the session is over.
-    alice.click("form.sign-out button").await;
+    alice.submit("form.sign-out button").await;
     assert_eq!(alice.path().await, "/sign-in");
     alice.goto(&format!("/incidents/{id}")).await;
     assert_eq!(alice.path().await, "/sign-in");

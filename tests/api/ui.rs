@@ -447,3 +447,57 @@ async fn a_set_password_link_checks_the_password_and_works_once() {
         "{actions:?}"
     );
 }
+
+#[test]
+fn users_create_prints_only_the_set_password_url() {
+    use crate::helpers::{TestDb, run_cli_with};
+    let db = TestDb::new().migrated();
+    let env = [("BREACHLINE_PUBLIC_URL", "https://breachline.example")];
+    let cwd = db.dir.path().to_owned();
+    let (code, _, err) = run_cli_with(
+        &db,
+        &cwd,
+        &env,
+        &[
+            "tenants",
+            "create",
+            "acme",
+            "--name",
+            "Acme",
+            "--establishment",
+            "JP",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    let args = [
+        "users",
+        "create",
+        "--tenant",
+        "acme",
+        "--email",
+        "Admin@Example.org",
+        "--role",
+        "admin",
+    ];
+    let (code, out, err) = run_cli_with(&db, &cwd, &env, &args);
+    assert_eq!(code, 0, "{err}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 1, "{out}");
+    assert!(
+        lines[0].starts_with("https://breachline.example/set-password/"),
+        "{out}"
+    );
+    assert_eq!(
+        lines[0].len(),
+        "https://breachline.example/set-password/".len() + 64
+    );
+    let (code, _, err) = run_cli_with(&db, &cwd, &env, &args);
+    assert_eq!(code, 1);
+    assert!(err.contains("email") && err.contains("already"), "{err}");
+    let (code, out, _) = run_cli_with(&db, &cwd, &env, &["users", "list"]);
+    assert_eq!(code, 0);
+    assert_eq!(
+        out.trim(),
+        "admin@example.org\tacme\tadmin\tno password yet"
+    );
+}

@@ -157,6 +157,21 @@ impl Browser {
         self.css(selector).await.click().await.unwrap();
     }
 
+    /// Clicks something that loads a new page (a submit button, a link) and waits
+    /// until the old page is gone, so the next lookup cannot find a stale element.
+    pub async fn submit(&self, selector: &str) {
+        let old = self.css("html").await;
+        self.click(selector).await;
+        for _ in 0..100 {
+            if old.tag_name().await.is_err() {
+                self.css("body").await;
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("clicking {selector} loaded no new page");
+    }
+
     pub async fn select(&self, selector: &str, value: &str) {
         self.css(selector)
             .await
@@ -184,8 +199,7 @@ impl Browser {
         self.goto("/sign-in").await;
         self.fill("#email", email).await;
         self.fill("#password", password).await;
-        self.click("form button[type=submit]").await;
-        self.css("h1").await;
+        self.submit("form:not(.sign-out) button[type=submit]").await;
     }
 
     pub async fn close(self) {
