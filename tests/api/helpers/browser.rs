@@ -80,7 +80,11 @@ impl Browser {
                 "{REQUIRE_ENV}=1 but chromium/chromedriver are not installed \
                  (apt-get install chromium chromium-driver)"
             );
-            eprintln!(
+            // Straight to stderr: the test harness captures eprintln! of passing tests,
+            // and a skip must be seen in a plain `cargo test`.
+            use std::io::Write;
+            let _ = writeln!(
+                std::io::stderr(),
                 "SKIPPED browser test {test}: no chromium/chromedriver on PATH \
                  (apt-get install chromium chromium-driver; {REQUIRE_ENV}=1 makes this a failure)"
             );
