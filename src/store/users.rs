@@ -282,9 +282,9 @@ pub fn start_session(
     Ok((cookie, row))
 }
 
-/// The live session a cookie names, with its user, its idle end pushed forward
-/// (at most once a minute, to spare writes). `None` when unknown, ended or expired.
-pub fn resume_session(
+/// The live session a cookie names, with its user; `None` when unknown, ended,
+/// expired or the user is disabled. Reads only: see [`touch_session`].
+pub fn find_session(
     conn: &mut DbConnection,
     cookie: &str,
     policy: &SessionPolicy,
@@ -298,24 +298,32 @@ pub fn resume_session(
         .select((SessionRow::as_select(), UserRow::as_select()))
         .first::<(SessionRow, UserRow)>(conn)
         .optional()?;
-    let Some((mut session, user)) = found else {
-        return Ok(None);
-    };
-    if !policy.alive(session.expiry(), now) {
-        return Ok(None);
-    }
-    if now - session.last_seen_at >= chrono::Duration::minutes(1) {
-        let expiry = policy.touch(session.expiry(), now);
-        diesel::update(sessions::table.find(&session.id_hash))
-            .set((
-                sessions::last_seen_at.eq(now),
-                sessions::idle_expires_at.eq(expiry.idle_expires_at),
-            ))
-            .execute(conn)?;
-        session.last_seen_at = now;
-        session.idle_expires_at = expiry.idle_expires_at;
-    }
-    Ok(Some((session, user)))
+    Ok(found.filter(|(session, _)| policy.alive(session.expiry(), now)))
+}
+
+/// Whether a use at `now` should push the session's idle end forward (at most
+/// once a minute, so polling pages do not write on every request).
+pub fn needs_touch(session: &SessionRow, now: NaiveDateTime) -> bool {
+    now - session.last_seen_at >= chrono::Duration::minutes(1)
+}
+
+/// Records a use of the session at `now`: the idle end moves forward.
+pub fn touch_session(
+    conn: &mut DbConnection,
+    session: &mut SessionRow,
+    policy: &SessionPolicy,
+    now: NaiveDateTime,
+) -> AppResult<()> {
+    let expiry = policy.touch(session.expiry(), now);
+    diesel::update(sessions::table.find(&session.id_hash))
+        .set((
+            sessions::last_seen_at.eq(now),
+            sessions::idle_expires_at.eq(expiry.idle_expires_at),
+        ))
+        .execute(conn)?;
+    session.last_seen_at = now;
+    session.idle_expires_at = expiry.idle_expires_at;
+    Ok(())
 }
 
 /// Ends the session a cookie names (sign-out); `false` if it was not live.

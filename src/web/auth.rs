@@ -154,12 +154,25 @@ pub fn session_policy(req: &HttpRequest) -> SessionPolicy {
         .unwrap_or_default()
 }
 
-/// The live session a cookie names, with its user (idle end pushed forward).
+/// The live session a cookie names, with its user; its idle end is pushed forward
+/// (a write at most once a minute, so the page's polling stays read-only).
 pub async fn resume(
     db: &Db,
     policy: SessionPolicy,
     cookie: String,
 ) -> AppResult<Option<(SessionRow, UserRow)>> {
-    db.write(move |conn| users::resume_session(conn, &cookie, &policy, now_micros()))
-        .await
+    let now = now_micros();
+    let found = db
+        .read(move |conn| users::find_session(conn, &cookie, &policy, now))
+        .await?;
+    match found {
+        Some((mut session, user)) if users::needs_touch(&session, now) => {
+            db.write(move |conn| {
+                users::touch_session(conn, &mut session, &policy, now)?;
+                Ok(Some((session, user)))
+            })
+            .await
+        }
+        other => Ok(other),
+    }
 }

@@ -63,6 +63,7 @@ impl Application {
             secure: settings.http.public_url.starts_with("https://"),
         });
         let sessions = web::Data::new(crate::accounts::SessionPolicy::default());
+        let public_url = web::Data::new(ui::settings::PublicUrl(settings.http.public_url.clone()));
         let worker_db = db.get_ref().clone();
         let mut server = HttpServer::new(move || {
             App::new()
@@ -74,6 +75,7 @@ impl Application {
                 .app_data(channels.clone())
                 .app_data(cookies.clone())
                 .app_data(sessions.clone())
+                .app_data(public_url.clone())
                 .configure(|cfg| api::extractor_config(cfg, json_limit))
                 .route("/healthz", web::get().to(healthz))
                 .configure(api::config)

@@ -501,3 +501,81 @@ fn users_create_prints_only_the_set_password_url() {
         "admin@example.org\tacme\tadmin\tno password yet"
     );
 }
+
+#[tokio::test]
+async fn admins_add_people_from_the_settings_page_and_others_may_not() {
+    let app = spawn_app().await;
+    let t = app.tenant("acme");
+    ui::user(&app, &t.id, "admin@example.org", Role::Admin);
+    ui::user(&app, &t.id, "resp@example.org", Role::Responder);
+    let admin = Session::sign_in(&app, "admin@example.org", PASSWORD)
+        .await
+        .unwrap();
+    let (status, html) = admin.get("/settings").await;
+    assert_eq!(status, 200);
+    assert!(
+        html.contains("resp@example.org") && html.contains("acme-responder"),
+        "users and tokens listed"
+    );
+    assert!(!html.contains("blt_"), "no token secret");
+    let resp = admin
+        .post(
+            "/settings/users",
+            &[
+                ("csrf_token", &admin.csrf),
+                ("email", "not-an-address"),
+                ("role", "viewer"),
+            ],
+        )
+        .await;
+    assert_eq!(resp.status(), 422);
+    assert!(
+        resp.text()
+            .await
+            .unwrap()
+            .contains(r#"aria-describedby="err-user-email""#)
+    );
+    let resp = admin
+        .post(
+            "/settings/users",
+            &[
+                ("csrf_token", &admin.csrf),
+                ("email", "new@example.org"),
+                ("role", "viewer"),
+            ],
+        )
+        .await;
+    assert_eq!(resp.status(), 201);
+    let html = resp.text().await.unwrap();
+    let start = html.find("/set-password/").unwrap();
+    let link = &html[start..start + "/set-password/".len() + 64];
+    let (status, _) = ui::client()
+        .get(app.url(link))
+        .send()
+        .await
+        .map(|r| (r.status().as_u16(), ()))
+        .unwrap();
+    assert_eq!(status, 200, "the link shown works");
+    let responder = Session::sign_in(&app, "resp@example.org", PASSWORD)
+        .await
+        .unwrap();
+    let (status, _) = responder.get("/settings").await;
+    assert_eq!(status, 403);
+    let resp = responder
+        .post(
+            "/settings/users",
+            &[
+                ("csrf_token", &responder.csrf),
+                ("email", "x@example.org"),
+                ("role", "admin"),
+            ],
+        )
+        .await;
+    assert_eq!(resp.status(), 403);
+    assert!(
+        audit_actions(&app, &t.admin)
+            .await
+            .iter()
+            .any(|a| a == "user.create")
+    );
+}

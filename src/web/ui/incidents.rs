@@ -95,9 +95,9 @@ const SCOPE_FIELDS: &[(&str, Kind)] = &[
 ];
 
 /// What the header of every signed-in page needs.
-fn chrome(signed: &SignedIn, back: &str) -> Value {
+pub(super) fn chrome(signed: &SignedIn, back: &str) -> Value {
     json!({
-        "user": { "email": signed.user.email, "role": signed.who.role.as_str() },
+        "user": { "email": signed.user.email, "role": signed.who.role.as_str(), "admin": signed.who.role.can_manage_users() },
         "csrf": signed.session.csrf_token,
         "zone": signed.tz.name(),
         "locale": signed.user.locale.clone().unwrap_or_default(),

@@ -10,6 +10,7 @@ pub mod form;
 pub mod i18n;
 mod incidents;
 pub mod session;
+pub mod settings;
 pub mod view;
 
 use actix_web::http::{StatusCode, header};
@@ -40,7 +41,8 @@ pub fn config(cfg: &mut web::ServiceConfig) {
             web::post().to(account::set_password),
         )
         .route("/preferences", web::post().to(account::save_preferences))
-        .configure(incidents::config);
+        .configure(incidents::config)
+        .configure(settings::config);
 }
 
 /// Adds the security headers of UI pages to a response builder.
