@@ -156,6 +156,22 @@ pub fn list(
         .load::<AuditEntry>(conn)?)
 }
 
+/// The tenant's newest `limit` entries about any of `targets` (e.g. an incident
+/// and its obligations and dispatches), newest first.
+pub fn about(
+    conn: &mut DbConnection,
+    tenant_id: &str,
+    targets: &[String],
+    limit: i64,
+) -> AppResult<Vec<AuditEntry>> {
+    Ok(audit_log::table
+        .filter(audit_log::tenant_id.eq(tenant_id))
+        .filter(audit_log::target.eq_any(targets))
+        .order(audit_log::seq.desc())
+        .limit(limit)
+        .load::<AuditEntry>(conn)?)
+}
+
 /// The outcome of checking one tenant's chain.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Verdict {

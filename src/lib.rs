@@ -2,6 +2,7 @@
 //!
 //! See `docs/ARCHITECTURE.md` for how the modules fit together.
 
+pub mod accounts;
 pub mod audit;
 pub mod bulletin;
 pub mod calendar;

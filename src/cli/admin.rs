@@ -10,20 +10,40 @@ use crate::config::Settings;
 use crate::db::{self, Db};
 use crate::domain::{Role, format_instant};
 use crate::error::AppError;
-use crate::store::{tenants, tokens};
+use crate::store::{tenants, tokens, users};
 use crate::web::Application;
 
 pub fn serve(settings: &Settings) -> anyhow::Result<ExitCode> {
     let app = Application::build(settings)?;
     tracing::info!(
         database = settings.database.url.backend().as_str(),
-        "Breachline is listening: open http://{}",
-        settings.http.bind
+        "Breachline is listening: sign in at {}/sign-in",
+        settings.http.public_url
     );
+    first_run_hint(app.db())?;
     actix_web::rt::System::new()
         .block_on(app.run_with_worker(settings))
         .context("server stopped with an error")?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// On a database with no users yet, says how to make the first administrator.
+fn first_run_hint(db: &Db) -> anyhow::Result<()> {
+    let (users, tenants) =
+        db.read_blocking(|conn| Ok((users::count_all(conn)?, tenants::list(conn)?.len())))?;
+    if users == 0 {
+        let tenant_step = if tenants == 0 {
+            "breachline tenants create SLUG --name NAME --establishment CC, then "
+        } else {
+            ""
+        };
+        tracing::warn!(
+            "No user can sign in yet. Create the first administrator: {tenant_step}\
+             breachline users create --tenant SLUG --email YOU@EXAMPLE.ORG --role admin \
+             — it prints a one-time link; open it, choose a password, and you are signed in."
+        );
+    }
+    Ok(())
 }
 
 /// Runs a dispatch worker only (any number of them against PostgreSQL) until Ctrl-C
@@ -240,5 +260,90 @@ pub fn revoke_token(settings: &Settings, id: &str) -> anyhow::Result<ExitCode> {
         "revoked token {} ({}, {}) of tenant {slug}",
         row.id, row.name, row.role
     );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Creates a user of the web UI (audited) and prints only the set-password URL.
+pub fn create_user(
+    settings: &Settings,
+    tenant_slug: &str,
+    email: &str,
+    role: Role,
+) -> anyhow::Result<ExitCode> {
+    let db = Db::connect_existing(&settings.database)?;
+    let policy = crate::accounts::SessionPolicy::default();
+    let token = db.write_blocking(|conn| {
+        let tenant = tenants::require_by_slug(conn, tenant_slug)?;
+        let now = crate::domain::now_micros();
+        let user = users::create(conn, &tenant.id, email, role, now)?;
+        let token = users::create_password_link(conn, &user, &policy, now)?;
+        audit::append(
+            conn,
+            &tenant.id,
+            AuditEvent {
+                actor: "cli".into(),
+                action: "user.create",
+                target: format!("user:{}", user.id),
+                details: json!({ "email": user.email, "role": user.role }),
+            },
+        )?;
+        Ok(token)
+    })?;
+    println!("{}/set-password/{token}", settings.http.public_url);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Prints a new set-password URL for an existing user (audited).
+pub fn user_link(settings: &Settings, email: &str) -> anyhow::Result<ExitCode> {
+    let db = Db::connect_existing(&settings.database)?;
+    let policy = crate::accounts::SessionPolicy::default();
+    let token = db.write_blocking(|conn| {
+        let user = users::find_by_email(conn, email)?
+            .ok_or_else(|| AppError::NotFound(format!("user {email}")))?;
+        let token = users::create_password_link(conn, &user, &policy, crate::domain::now_micros())?;
+        audit::append(
+            conn,
+            &user.tenant_id,
+            AuditEvent {
+                actor: "cli".into(),
+                action: "user.password_link",
+                target: format!("user:{}", user.id),
+                details: json!({}),
+            },
+        )?;
+        Ok(token)
+    })?;
+    println!("{}/set-password/{token}", settings.http.public_url);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Prints the users of one tenant (or of all), one per line.
+pub fn list_users(settings: &Settings, only: Option<&str>) -> anyhow::Result<ExitCode> {
+    let db = Db::connect_existing(&settings.database)?;
+    let lines = db.read_blocking(|conn| {
+        let mut lines = Vec::new();
+        for tenant in tenants::list(conn)? {
+            if only.is_some_and(|slug| slug != tenant.slug) {
+                continue;
+            }
+            for user in users::list(conn, &tenant.id)? {
+                lines.push(format!(
+                    "{}\t{}\t{}\t{}",
+                    user.email,
+                    tenant.slug,
+                    user.role,
+                    if user.password_hash.is_some() {
+                        "password set"
+                    } else {
+                        "no password yet"
+                    }
+                ));
+            }
+        }
+        Ok(lines)
+    })?;
+    for line in lines {
+        println!("{line}");
+    }
     Ok(ExitCode::SUCCESS)
 }

@@ -41,6 +41,9 @@ enum Command {
     /// Create, list and revoke API tokens.
     #[command(subcommand)]
     Tokens(TokensCommand),
+    /// Create and list the people who sign in to the web UI.
+    #[command(subcommand)]
+    Users(UsersCommand),
     /// Check the audit log and sign checkpoints of it.
     #[command(subcommand)]
     Audit(AuditCommand),
@@ -175,6 +178,36 @@ enum TokensCommand {
 }
 
 #[derive(Debug, Subcommand)]
+enum UsersCommand {
+    /// Create a user of the web UI; prints only the one-time set-password URL
+    /// (valid 72 hours), to hand to the person.
+    Create {
+        /// Tenant slug.
+        #[arg(long)]
+        tenant: String,
+        /// The person's e-mail address: their sign-in name.
+        #[arg(long)]
+        email: String,
+        /// admin, responder, approver, viewer, notifier or regulator.
+        #[arg(long)]
+        role: Role,
+    },
+    /// Print a new one-time set-password URL for an existing user (a forgotten
+    /// password, an expired link); their sessions end when they use it.
+    Link {
+        /// The user's e-mail address.
+        #[arg(long)]
+        email: String,
+    },
+    /// One user per line: e-mail, tenant, role, whether a password is set.
+    List {
+        /// Only this tenant's users (default: every tenant's).
+        #[arg(long)]
+        tenant: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 enum ImportCommand {
     /// Upsert subjects from a CSV or NDJSON file by external_id; prints the counts as JSON.
     Subjects {
@@ -263,6 +296,15 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             admin::list_tokens(&settings, tenant.as_deref())
         }
         Command::Tokens(TokensCommand::Revoke { id }) => admin::revoke_token(&settings, &id),
+        Command::Users(UsersCommand::Create {
+            tenant,
+            email,
+            role,
+        }) => admin::create_user(&settings, &tenant, &email, role),
+        Command::Users(UsersCommand::Link { email }) => admin::user_link(&settings, &email),
+        Command::Users(UsersCommand::List { tenant }) => {
+            admin::list_users(&settings, tenant.as_deref())
+        }
         Command::Audit(AuditCommand::Verify { tenant, checkpoint }) => {
             audit::verify(&settings, tenant.as_deref(), checkpoint.as_deref())
         }

@@ -118,8 +118,74 @@ pub fn bench_subjects(settings: &Settings, count: u64) -> anyhow::Result<ExitCod
         ),
     ] {
         timed_scope(&db, &tenant_id, &incident_id, name, &body)?;
+        if name.starts_with("broad") {
+            timed_incident_page(settings, &db, &tenant_id, &incident_id)?;
+        }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Serves the incident page of the benchmark incident (every subject affected) to
+/// a signed-in admin 20 times over loopback; prints the median and the slowest
+/// time to the last byte (an upper bound of the server time).
+fn timed_incident_page(
+    settings: &Settings,
+    db: &Db,
+    tenant_id: &str,
+    incident_id: &str,
+) -> anyhow::Result<()> {
+    use crate::accounts::SessionPolicy;
+    use crate::domain::{Role, now_micros};
+    use crate::store::users;
+    let email = format!(
+        "bench-{}@example.org",
+        chrono::Utc::now().timestamp_micros()
+    );
+    let tenant = tenant_id.to_owned();
+    let cookie = db.write_blocking(|conn| {
+        let user = users::create(conn, &tenant, &email, Role::Admin, now_micros())?;
+        let (cookie, _) =
+            users::start_session(conn, &user.id, &SessionPolicy::default(), now_micros())?;
+        Ok(cookie)
+    })?;
+    let mut settings = settings.clone();
+    settings.http.workers = Some(1);
+    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    let url_path = format!("/incidents/{incident_id}");
+    let times = actix_web::rt::System::new().block_on(async move {
+        let app = crate::web::Application::with_listener(&settings, db.clone(), listener)?;
+        let url = format!("http://127.0.0.1:{}{url_path}", app.port());
+        let server = actix_web::rt::spawn(app.run_until_stopped());
+        let client = reqwest::Client::new();
+        let mut times = Vec::new();
+        for run in 0..21 {
+            let watch = Instant::now();
+            let resp = client
+                .get(&url)
+                .header("cookie", format!("bl_session={cookie}"))
+                .send()
+                .await?;
+            let status = resp.status();
+            let body = resp.bytes().await?;
+            anyhow::ensure!(status == 200, "incident page: {status}");
+            anyhow::ensure!(body.len() > 1_000, "incident page: short body");
+            // The first load compiles the templates; the rest are what a user waits for.
+            if run > 0 {
+                times.push(watch.elapsed().as_secs_f64() * 1000.0);
+            }
+        }
+        server.abort();
+        Ok::<_, anyhow::Error>(times)
+    })?;
+    let mut sorted = times.clone();
+    sorted.sort_by(f64::total_cmp);
+    println!(
+        "incident page (web UI, every subject affected): median {:.1} ms, slowest {:.1} ms over {} loads",
+        sorted[sorted.len() / 2],
+        sorted[sorted.len() - 1],
+        sorted.len()
+    );
+    Ok(())
 }
 
 /// Wall and CPU time of a step. CPU time (this process, from `/proc` on

@@ -56,3 +56,10 @@ impl Role {
         self.can_edit_incidents()
     }
 }
+
+impl Role {
+    /// May see the tenant's settings and add people who sign in to the web UI.
+    pub fn can_manage_users(self) -> bool {
+        matches!(self, Role::Admin)
+    }
+}

@@ -21,6 +21,7 @@ pub mod incidents;
 pub mod notice_contents;
 pub mod obligations;
 pub mod outbox;
+pub mod overview;
 pub mod plans;
 pub mod relays;
 pub mod sql;
@@ -29,6 +30,7 @@ pub mod tasks;
 pub mod tenants;
 pub mod timeline;
 pub mod tokens;
+pub mod users;
 
 use crate::error::{AppError, AppResult};
 

@@ -1,4 +1,8 @@
-//! Bearer-token authentication: every API route takes a [`Principal`].
+//! Authentication: every route takes a [`Principal`], from a bearer token (the
+//! API) or a signed-in session (the web UI). Both carry the same [`Role`], so one
+//! role check (`who.require(who.role.can_…())`) serves both. A session cookie
+//! authenticates only safe methods on the API: a state change through a cookie
+//! goes through a UI form, which checks the CSRF token (`web::ui`).
 
 use std::future::Future;
 use std::pin::Pin;
@@ -7,28 +11,55 @@ use actix_web::dev::Payload;
 use actix_web::http::header;
 use actix_web::{FromRequest, HttpRequest, web};
 
+use crate::accounts::SessionPolicy;
 use crate::db::Db;
-use crate::domain::Role;
+use crate::domain::{Role, now_micros};
 use crate::error::{AppError, AppResult};
 use crate::store::tokens::{self, Authentication};
+use crate::store::users::{self, SessionRow, UserRow};
 
-/// Who is calling: the token's tenant, role and label.
+/// The name of the session cookie.
+pub const SESSION_COOKIE: &str = "bl_session";
+
+/// How the caller proved who they are.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Credential {
+    /// An API bearer token, by its public id.
+    Token(String),
+    /// A signed-in user of the web UI, by user id.
+    Session(String),
+}
+
+/// Who is calling: tenant, role and name, from a token or a session.
 #[derive(Debug, Clone)]
 pub struct Principal {
     /// The tenant every query is scoped to.
     pub tenant_id: String,
     /// What the caller may do.
     pub role: Role,
-    /// The token's label, recorded as author and audit actor.
+    /// The token's label or the user's e-mail address, recorded as author and actor.
     pub name: String,
-    /// The token's public id.
-    pub token_id: String,
+    /// The token or the user.
+    pub credential: Credential,
 }
 
 impl Principal {
-    /// The actor string for the audit log.
+    /// The actor string for the audit log: `token:<id>:<label>` or `user:<id>:<email>`.
     pub fn actor(&self) -> String {
-        format!("token:{}:{}", self.token_id, self.name)
+        match &self.credential {
+            Credential::Token(id) => format!("token:{id}:{}", self.name),
+            Credential::Session(id) => format!("user:{id}:{}", self.name),
+        }
+    }
+
+    /// The principal of a signed-in user.
+    pub fn of_user(user: &UserRow) -> AppResult<Self> {
+        Ok(Principal {
+            tenant_id: user.tenant_id.clone(),
+            role: user.role()?,
+            name: user.email.clone(),
+            credential: Credential::Session(user.id.clone()),
+        })
     }
 
     /// Fails with 403 unless `allowed`.
@@ -59,9 +90,27 @@ impl FromRequest for Principal {
             })
             .map(|t| t.trim().to_owned());
         let db = req.app_data::<web::Data<Db>>().cloned();
+        // A cookie may read through the API (the UI's live progress); a change
+        // through a cookie would bypass the CSRF check of the UI's forms.
+        let cookie = req
+            .method()
+            .is_safe()
+            .then(|| cookie_value(req, SESSION_COOKIE))
+            .flatten();
+        let policy = session_policy(req);
         Box::pin(async move {
-            let (Some(bearer), Some(db)) = (bearer, db) else {
+            let Some(db) = db else {
                 return Err(AppError::Unauthorized);
+            };
+            let bearer = match (bearer, cookie) {
+                (Some(bearer), _) => bearer,
+                (None, Some(cookie)) => {
+                    return match resume(&db, policy, cookie).await? {
+                        Some((_, user)) => Principal::of_user(&user),
+                        None => Err(AppError::Unauthorized),
+                    };
+                }
+                (None, None) => return Err(AppError::Unauthorized),
             };
             let token = match db
                 .read(move |conn| tokens::authenticate(conn, &bearer))
@@ -81,8 +130,49 @@ impl FromRequest for Principal {
                 tenant_id: token.tenant_id,
                 role,
                 name: token.name,
-                token_id: token.id,
+                credential: Credential::Token(token.id),
             })
         })
+    }
+}
+
+/// The value of the request's cookie `name`, if it sent one.
+pub fn cookie_value(req: &HttpRequest, name: &str) -> Option<String> {
+    req.headers()
+        .get_all(header::COOKIE)
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(key, _)| *key == name)
+        .map(|(_, value)| value.trim_matches('"').to_owned())
+}
+
+/// The session policy the app was built with (defaults when none was given).
+pub fn session_policy(req: &HttpRequest) -> SessionPolicy {
+    req.app_data::<web::Data<SessionPolicy>>()
+        .map(|p| *p.get_ref())
+        .unwrap_or_default()
+}
+
+/// The live session a cookie names, with its user; its idle end is pushed forward
+/// (a write at most once a minute, so the page's polling stays read-only).
+pub async fn resume(
+    db: &Db,
+    policy: SessionPolicy,
+    cookie: String,
+) -> AppResult<Option<(SessionRow, UserRow)>> {
+    let now = now_micros();
+    let found = db
+        .read(move |conn| users::find_session(conn, &cookie, &policy, now))
+        .await?;
+    match found {
+        Some((mut session, user)) if users::needs_touch(&session, now) => {
+            db.write(move |conn| {
+                users::touch_session(conn, &mut session, &policy, now)?;
+                Ok(Some((session, user)))
+            })
+            .await
+        }
+        other => Ok(other),
     }
 }

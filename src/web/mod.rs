@@ -1,10 +1,11 @@
-//! The HTTP server: health check, JSON API.
+//! The HTTP server: health check, JSON API, public pages, the web UI.
 
 pub mod api;
 pub mod auth;
 pub mod bulletins;
 pub mod logging;
 pub mod public;
+pub mod ui;
 
 use std::net::TcpListener;
 
@@ -58,6 +59,11 @@ impl Application {
             settings.templates_dir.as_deref(),
         )?);
         let channels = web::Data::new(settings.channels.clone());
+        let cookies = web::Data::new(ui::CookiePolicy {
+            secure: settings.http.public_url.starts_with("https://"),
+        });
+        let sessions = web::Data::new(crate::accounts::SessionPolicy::default());
+        let public_url = web::Data::new(ui::settings::PublicUrl(settings.http.public_url.clone()));
         let worker_db = db.get_ref().clone();
         let mut server = HttpServer::new(move || {
             App::new()
@@ -67,11 +73,15 @@ impl Application {
                 .app_data(notices.clone())
                 .app_data(runbooks.clone())
                 .app_data(channels.clone())
+                .app_data(cookies.clone())
+                .app_data(sessions.clone())
+                .app_data(public_url.clone())
                 .configure(|cfg| api::extractor_config(cfg, json_limit))
                 .route("/healthz", web::get().to(healthz))
                 .configure(api::config)
                 .configure(public::config)
                 .configure(bulletins::config)
+                .configure(ui::config)
                 .default_service(web::to(not_found))
         });
         if let Some(workers) = settings.http.workers {
@@ -84,6 +94,11 @@ impl Application {
             db: worker_db,
             notices: service,
         })
+    }
+
+    /// The server's database.
+    pub fn db(&self) -> &Db {
+        &self.db
     }
 
     /// The port actually bound.

@@ -1,4 +1,6 @@
+pub mod browser;
 pub mod peers;
+pub mod ui;
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};

@@ -6,6 +6,7 @@
 
 mod affected;
 mod audit;
+mod browser;
 mod bulletins;
 pub mod channels;
 mod cli;
@@ -26,3 +27,4 @@ mod plans;
 pub mod subjects;
 mod tasks;
 mod tokens;
+mod ui;

@@ -8,7 +8,7 @@ use actix_web::web::Bytes;
 use actix_web::{HttpRequest, HttpResponse, web};
 use futures_util::StreamExt;
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
 use super::upload::{Uploads, line_problem};
 use super::{JsonObject, page_limit};
@@ -94,6 +94,18 @@ async fn put_scope(
     id: web::Path<String>,
     body: JsonObject,
 ) -> AppResult<HttpResponse> {
+    let view = set_scope(who, &db, runbooks, id.into_inner(), body.into_inner()).await?;
+    Ok(HttpResponse::Ok().json(view))
+}
+
+/// Replaces an incident's scope and recomputes its affected set (API and web UI).
+pub(crate) async fn set_scope(
+    who: Principal,
+    db: &Db,
+    runbooks: web::Data<Library>,
+    id: String,
+    body: Map<String, Value>,
+) -> AppResult<Value> {
     who.require(who.role.can_edit_subjects(), "set incident scopes")?;
     let ScopeChange { scope, subject_ids } = parse_scope(&body).map_err(AppError::Validation)?;
     let incident_id = id.clone();
@@ -103,8 +115,8 @@ async fn put_scope(
             recompute_audited(conn, &runbooks, &who, &id, "incident.scope")
         })
         .await?;
-    purge_later(&db, incident_id);
-    Ok(HttpResponse::Ok().json(scope_view(&state)))
+    purge_later(db, incident_id);
+    Ok(scope_view(&state))
 }
 
 async fn get_scope(

@@ -51,8 +51,20 @@ async fn create_dispatch(
     channels: web::Data<ChannelSettings>,
     id: web::Path<String>,
 ) -> AppResult<HttpResponse> {
+    let view = create(who, &db, service, channels, id.into_inner()).await?;
+    Ok(HttpResponse::Created().json(view))
+}
+
+/// Creates a dispatch from the plan, awaiting approval (API and web UI).
+pub(crate) async fn create(
+    who: Principal,
+    db: &Db,
+    service: web::Data<NoticeService>,
+    channels: web::Data<ChannelSettings>,
+    id: String,
+) -> AppResult<DispatchProgress> {
     who.require(who.role.can_edit_incidents(), "create dispatches")?;
-    let view = db
+    db
         .write(move |conn| {
             let row = composed::create(conn, &service, &who.tenant_id, &id, &who.name)?;
             audit::append(conn, &who.tenant_id, AuditEvent {
@@ -63,8 +75,7 @@ async fn create_dispatch(
             })?;
             progress::progress(conn, &channels, &row)
         })
-        .await?;
-    Ok(HttpResponse::Created().json(view))
+        .await
 }
 
 #[derive(Deserialize)]
@@ -107,13 +118,26 @@ async fn approve_dispatch(
     channels: web::Data<ChannelSettings>,
     path: web::Path<(String, String)>,
 ) -> AppResult<HttpResponse> {
+    let (incident_id, dispatch_id) = path.into_inner();
+    let view = approve(who, &db, service, channels, incident_id, dispatch_id).await?;
+    Ok(HttpResponse::Ok().json(view))
+}
+
+/// Approves a dispatch: an approver who did not create it (API and web UI).
+pub(crate) async fn approve(
+    who: Principal,
+    db: &Db,
+    service: web::Data<NoticeService>,
+    channels: web::Data<ChannelSettings>,
+    incident_id: String,
+    dispatch_id: String,
+) -> AppResult<DispatchProgress> {
     who.require(
         who.role.can_approve(),
         "approve dispatches (approver role only)",
     )?;
-    let (incident_id, dispatch_id) = path.into_inner();
     let service = service.into_inner();
-    let view = db
+    db
         .write(move |conn| {
             let row = dispatches::get(conn, &who.tenant_id, &incident_id, &dispatch_id)?;
             composed::approve(conn, service, &row, &who.name)?;
@@ -130,8 +154,7 @@ async fn approve_dispatch(
             let row = dispatches::get(conn, &who.tenant_id, &incident_id, &dispatch_id)?;
             progress::progress(conn, &channels, &row)
         })
-        .await?;
-    Ok(HttpResponse::Ok().json(view))
+        .await
 }
 
 /// Cancels a dispatch awaiting approval (a stale one, or one made by mistake).

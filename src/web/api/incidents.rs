@@ -31,28 +31,38 @@ async fn create_incident(
     runbooks: web::Data<Library>,
     body: JsonObject,
 ) -> AppResult<HttpResponse> {
+    let row = create(who, &db, runbooks, body.into_inner()).await?;
+    Ok(HttpResponse::Created().json(row))
+}
+
+/// Validates and stores a new incident, computes its obligations, audits it: the
+/// one way to file an incident, for the API and the web UI.
+pub(crate) async fn create(
+    who: Principal,
+    db: &Db,
+    runbooks: web::Data<Library>,
+    body: Map<String, Value>,
+) -> AppResult<Value> {
     who.require(who.role.can_edit_incidents(), "create incidents")?;
     let FactsChange { facts, .. } =
         apply_incident_input(None, &body).map_err(AppError::Validation)?;
-    let row = db
-        .write(move |conn| {
-            let row = incidents::insert(conn, &who.tenant_id, &facts, &who.name)?;
-            obligations::refresh(conn, &runbooks, &who.tenant_id, &row.id)?;
-            let view = row.to_json()?;
-            audit::append(
-                conn,
-                &who.tenant_id,
-                AuditEvent {
-                    actor: who.actor(),
-                    action: "incident.create",
-                    target: format!("incident:{}", row.id),
-                    details: json!({ "incident": view }),
-                },
-            )?;
-            Ok(view)
-        })
-        .await?;
-    Ok(HttpResponse::Created().json(row))
+    db.write(move |conn| {
+        let row = incidents::insert(conn, &who.tenant_id, &facts, &who.name)?;
+        obligations::refresh(conn, &runbooks, &who.tenant_id, &row.id)?;
+        let view = row.to_json()?;
+        audit::append(
+            conn,
+            &who.tenant_id,
+            AuditEvent {
+                actor: who.actor(),
+                action: "incident.create",
+                target: format!("incident:{}", row.id),
+                details: json!({ "incident": view }),
+            },
+        )?;
+        Ok(view)
+    })
+    .await
 }
 
 #[derive(Deserialize)]
@@ -106,11 +116,21 @@ async fn update_incident(
     id: web::Path<String>,
     body: JsonObject,
 ) -> AppResult<HttpResponse> {
-    who.require(who.role.can_edit_incidents(), "change incidents")?;
-    let view = db
-        .write(move |conn| apply_update(conn, &runbooks, &who, &id, &body))
-        .await?;
+    let view = update(who, &db, runbooks, id.into_inner(), body.into_inner()).await?;
     Ok(HttpResponse::Ok().json(view))
+}
+
+/// Changes an incident's facts or status (API and web UI).
+pub(crate) async fn update(
+    who: Principal,
+    db: &Db,
+    runbooks: web::Data<Library>,
+    id: String,
+    body: Map<String, Value>,
+) -> AppResult<Value> {
+    who.require(who.role.can_edit_incidents(), "change incidents")?;
+    db.write(move |conn| apply_update(conn, &runbooks, &who, &id, &body))
+        .await
 }
 
 /// Validates and stores a change, records a status change on the timeline, audits it.
@@ -190,6 +210,17 @@ async fn add_timeline_entry(
     id: web::Path<String>,
     body: JsonObject,
 ) -> AppResult<HttpResponse> {
+    let entry = add_timeline(who, &db, id.into_inner(), body.into_inner()).await?;
+    Ok(HttpResponse::Created().json(entry))
+}
+
+/// Adds an entry to an incident's timeline (API and web UI).
+pub(crate) async fn add_timeline(
+    who: Principal,
+    db: &Db,
+    id: String,
+    body: Map<String, Value>,
+) -> AppResult<Value> {
     who.require(who.role.can_edit_incidents(), "add timeline entries")?;
     let mut r = Reader::new(&body, &["at", "kind", "text"]);
     let at = r.instant("at").or_keep(None).unwrap_or_else(now_micros);
@@ -213,24 +244,22 @@ async fn add_timeline_entry(
         }
     };
     r.finish(()).map_err(AppError::Validation)?;
-    let entry = db
-        .write(move |conn| {
-            incidents::get(conn, &who.tenant_id, &id)?;
-            let entry = timeline::insert(conn, &who.tenant_id, &id, at, &kind, &text, &who.name)?;
-            audit::append(
-                conn,
-                &who.tenant_id,
-                AuditEvent {
-                    actor: who.actor(),
-                    action: "timeline.add",
-                    target: format!("incident:{id}"),
-                    details: json!({ "entry": entry.id, "kind": entry.kind }),
-                },
-            )?;
-            Ok(entry.to_json())
-        })
-        .await?;
-    Ok(HttpResponse::Created().json(entry))
+    db.write(move |conn| {
+        incidents::get(conn, &who.tenant_id, &id)?;
+        let entry = timeline::insert(conn, &who.tenant_id, &id, at, &kind, &text, &who.name)?;
+        audit::append(
+            conn,
+            &who.tenant_id,
+            AuditEvent {
+                actor: who.actor(),
+                action: "timeline.add",
+                target: format!("incident:{id}"),
+                details: json!({ "entry": entry.id, "kind": entry.kind }),
+            },
+        )?;
+        Ok(entry.to_json())
+    })
+    .await
 }
 
 async fn list_timeline(

@@ -1,13 +1,13 @@
 //! JSON API under `/api/v1`.
 
-mod affected;
+pub(crate) mod affected;
 mod audit;
 mod bulletins;
-mod dispatches;
-mod incidents;
-mod notices;
-mod obligations;
-mod plans;
+pub(crate) mod dispatches;
+pub(crate) mod incidents;
+pub(crate) mod notices;
+pub(crate) mod obligations;
+pub(crate) mod plans;
 mod receipts;
 mod subjects;
 mod tasks;

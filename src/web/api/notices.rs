@@ -1,7 +1,7 @@
 //! Notice content of an incident.
 
 use actix_web::{HttpResponse, web};
-use serde_json::json;
+use serde_json::{Map, Value, json};
 
 use super::JsonObject;
 use crate::audit::{self, AuditEvent};
@@ -29,28 +29,36 @@ async fn put_notice_content(
     id: web::Path<String>,
     body: JsonObject,
 ) -> AppResult<HttpResponse> {
+    let view = put_content(who, &db, id.into_inner(), body.into_inner()).await?;
+    Ok(HttpResponse::Ok().json(view))
+}
+
+/// Replaces an incident's notice content after checking it (API and web UI).
+pub(crate) async fn put_content(
+    who: Principal,
+    db: &Db,
+    id: String,
+    body: Map<String, Value>,
+) -> AppResult<Value> {
     who.require(who.role.can_edit_incidents(), "write notice content")?;
     let content = NoticeContent::parse(&body).map_err(AppError::Validation)?;
-    let view = db
-        .write(move |conn| {
-            incidents::get(conn, &who.tenant_id, &id)?;
-            notice_contents::put(conn, &who.tenant_id, &id, &content, &who.name)?;
-            let view =
-                serde_json::to_value(&content).map_err(|e| AppError::Unexpected(e.into()))?;
-            audit::append(
-                conn,
-                &who.tenant_id,
-                AuditEvent {
-                    actor: who.actor(),
-                    action: "notice_content.update",
-                    target: format!("incident:{id}"),
-                    details: json!({ "content": view }),
-                },
-            )?;
-            Ok(view)
-        })
-        .await?;
-    Ok(HttpResponse::Ok().json(view))
+    db.write(move |conn| {
+        incidents::get(conn, &who.tenant_id, &id)?;
+        notice_contents::put(conn, &who.tenant_id, &id, &content, &who.name)?;
+        let view = serde_json::to_value(&content).map_err(|e| AppError::Unexpected(e.into()))?;
+        audit::append(
+            conn,
+            &who.tenant_id,
+            AuditEvent {
+                actor: who.actor(),
+                action: "notice_content.update",
+                target: format!("incident:{id}"),
+                details: json!({ "content": view }),
+            },
+        )?;
+        Ok(view)
+    })
+    .await
 }
 
 async fn get_notice_content(

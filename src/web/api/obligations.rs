@@ -1,7 +1,7 @@
 //! An incident's obligations: list, mark met, waive, reopen.
 
 use actix_web::{HttpResponse, web};
-use serde_json::json;
+use serde_json::{Map, Value, json};
 
 use super::JsonObject;
 use crate::audit::{self, AuditEvent};
@@ -72,13 +72,26 @@ async fn mark_obligation_met(
     path: web::Path<(String, String)>,
     body: JsonObject,
 ) -> AppResult<HttpResponse> {
+    let (incident, obligation) = path.into_inner();
+    let view = mark_met(who, &db, incident, obligation, body.into_inner()).await?;
+    Ok(HttpResponse::Ok().json(view))
+}
+
+/// Marks an obligation met with its evidence (API and web UI).
+pub(crate) async fn mark_met(
+    who: Principal,
+    db: &Db,
+    incident: String,
+    obligation: String,
+    body: Map<String, Value>,
+) -> AppResult<Value> {
     let mut r = Reader::new(&body, &["evidence", "met_at"]);
     let evidence = read_required_text(&mut r, "evidence", 5_000);
     let at = r.instant("met_at").or_keep(None).unwrap_or_else(now_micros);
     let resolution = r
         .finish(Resolution::Met { evidence, at })
         .map_err(AppError::Validation)?;
-    resolve(who, db, path.into_inner(), resolution).await
+    resolve(who, db, (incident, obligation), resolution).await
 }
 
 async fn waive_obligation(
@@ -87,12 +100,25 @@ async fn waive_obligation(
     path: web::Path<(String, String)>,
     body: JsonObject,
 ) -> AppResult<HttpResponse> {
+    let (incident, obligation) = path.into_inner();
+    let view = waive(who, &db, incident, obligation, body.into_inner()).await?;
+    Ok(HttpResponse::Ok().json(view))
+}
+
+/// Waives an obligation with a reason (API and web UI).
+pub(crate) async fn waive(
+    who: Principal,
+    db: &Db,
+    incident: String,
+    obligation: String,
+    body: Map<String, Value>,
+) -> AppResult<Value> {
     let mut r = Reader::new(&body, &["reason"]);
     let reason = read_required_text(&mut r, "reason", 5_000);
     let resolution = r
         .finish(Resolution::Waived { reason })
         .map_err(AppError::Validation)?;
-    resolve(who, db, path.into_inner(), resolution).await
+    resolve(who, db, (incident, obligation), resolution).await
 }
 
 async fn reopen_obligation(
@@ -100,44 +126,43 @@ async fn reopen_obligation(
     db: web::Data<Db>,
     path: web::Path<(String, String)>,
 ) -> AppResult<HttpResponse> {
-    resolve(who, db, path.into_inner(), Resolution::Reopened).await
+    let view = resolve(who, &db, path.into_inner(), Resolution::Reopened).await?;
+    Ok(HttpResponse::Ok().json(view))
 }
 
 async fn resolve(
     who: Principal,
-    db: web::Data<Db>,
+    db: &Db,
     (incident_id, obligation_id): (String, String),
     resolution: Resolution,
-) -> AppResult<HttpResponse> {
+) -> AppResult<Value> {
     who.require(who.role.can_edit_incidents(), "resolve obligations")?;
-    let view = db
-        .write(move |conn| {
-            let row = obligations::get(conn, &who.tenant_id, &incident_id, &obligation_id)?;
-            obligations::resolve(conn, &row, &resolution, &who.name)?;
-            let updated = obligations::get(conn, &who.tenant_id, &incident_id, &obligation_id)?;
-            let view = updated.to_json(now_micros());
-            audit::append(
-                conn,
-                &who.tenant_id,
-                AuditEvent {
-                    actor: who.actor(),
-                    action: match resolution {
-                        Resolution::Met { .. } => "obligation.met",
-                        Resolution::Waived { .. } => "obligation.waive",
-                        Resolution::Reopened => "obligation.reopen",
-                    },
-                    target: format!("obligation:{obligation_id}"),
-                    details: json!({
-                        "incident": incident_id,
-                        "obligation": format!("{}:{}.{}", row.regime, row.recipient, row.phase),
-                        "status": view["status"],
-                        "evidence": view["evidence"],
-                        "waived_reason": view["waived_reason"],
-                    }),
+    db.write(move |conn| {
+        let row = obligations::get(conn, &who.tenant_id, &incident_id, &obligation_id)?;
+        obligations::resolve(conn, &row, &resolution, &who.name)?;
+        let updated = obligations::get(conn, &who.tenant_id, &incident_id, &obligation_id)?;
+        let view = updated.to_json(now_micros());
+        audit::append(
+            conn,
+            &who.tenant_id,
+            AuditEvent {
+                actor: who.actor(),
+                action: match resolution {
+                    Resolution::Met { .. } => "obligation.met",
+                    Resolution::Waived { .. } => "obligation.waive",
+                    Resolution::Reopened => "obligation.reopen",
                 },
-            )?;
-            Ok(view)
-        })
-        .await?;
-    Ok(HttpResponse::Ok().json(view))
+                target: format!("obligation:{obligation_id}"),
+                details: json!({
+                    "incident": incident_id,
+                    "obligation": format!("{}:{}.{}", row.regime, row.recipient, row.phase),
+                    "status": view["status"],
+                    "evidence": view["evidence"],
+                    "waived_reason": view["waived_reason"],
+                }),
+            },
+        )?;
+        Ok(view)
+    })
+    .await
 }

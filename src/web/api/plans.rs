@@ -26,8 +26,19 @@ async fn create_plan(
     service: web::Data<NoticeService>,
     id: web::Path<String>,
 ) -> AppResult<HttpResponse> {
+    let summary = create(who, &db, service, id.into_inner()).await?;
+    Ok(HttpResponse::Created().json(summary))
+}
+
+/// Plans who gets which notice on which channel (API and web UI).
+pub(crate) async fn create(
+    who: Principal,
+    db: &Db,
+    service: web::Data<NoticeService>,
+    id: String,
+) -> AppResult<plan::PlanSummary> {
     who.require(who.role.can_edit_incidents(), "plan notices")?;
-    let summary = db
+    db
         .write(move |conn| {
             let summary = plan::build(conn, service.into_inner(), &who.tenant_id, &id, &who.name)?;
             audit::append(conn, &who.tenant_id, AuditEvent {
@@ -38,8 +49,7 @@ async fn create_plan(
             })?;
             Ok(summary)
         })
-        .await?;
-    Ok(HttpResponse::Created().json(summary))
+        .await
 }
 
 async fn get_plan(
@@ -70,15 +80,37 @@ async fn preview_notice(
 ) -> AppResult<HttpResponse> {
     who.require(who.role.can_read_subjects(), "preview notices")?;
     let query = query.into_inner();
+    let view = preview(
+        who,
+        &db,
+        service,
+        id.into_inner(),
+        query.subject,
+        query.channel,
+    )
+    .await?;
+    Ok(HttpResponse::Ok().json(view))
+}
+
+/// One person's notice on one channel, rendered as it would be sent (API and web UI).
+pub(crate) async fn preview(
+    who: Principal,
+    db: &Db,
+    service: web::Data<NoticeService>,
+    id: String,
+    subject: Option<String>,
+    channel: Option<String>,
+) -> AppResult<compose::Preview> {
+    who.require(who.role.can_read_subjects(), "preview notices")?;
     let mut errors = Vec::new();
-    let subject = query.subject.filter(|s| !s.is_empty());
+    let subject = subject.filter(|s| !s.is_empty());
     if subject.is_none() {
         errors.push(crate::domain::FieldError::new(
             "subject",
             "is required: the external_id of an affected person",
         ));
     }
-    let channel = match query.channel.as_deref().map(str::parse::<Channel>) {
+    let channel = match channel.as_deref().map(str::parse::<Channel>) {
         Some(Ok(c)) => Some(c),
         Some(Err(reason)) => {
             errors.push(crate::domain::FieldError::new("channel", reason));
@@ -95,12 +127,10 @@ async fn preview_notice(
     let (Some(subject), Some(channel), true) = (subject, channel, errors.is_empty()) else {
         return Err(AppError::Validation(errors));
     };
-    let view = db
-        .read(move |conn| {
-            let notices = IncidentNotices::load(conn, service.into_inner(), &who.tenant_id, &id)?;
-            let row = compose::affected_row(conn, &who.tenant_id, &id, &subject)?;
-            notices.preview(&row, channel)
-        })
-        .await?;
-    Ok(HttpResponse::Ok().json(view))
+    db.read(move |conn| {
+        let notices = IncidentNotices::load(conn, service.into_inner(), &who.tenant_id, &id)?;
+        let row = compose::affected_row(conn, &who.tenant_id, &id, &subject)?;
+        notices.preview(&row, channel)
+    })
+    .await
 }

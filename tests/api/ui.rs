@@ -1,0 +1,581 @@
+//! The web UI over HTTP: sessions, cookies, CSRF, throttling, audit, escaping,
+//! languages, security headers. The browser tests (`browser.rs`) drive the same
+//! pages in a real Chromium.
+
+use breachline::domain::Role;
+use serde_json::json;
+
+use crate::helpers::spawn_app_with;
+use crate::helpers::ui::{self, PASSWORD, Session};
+use crate::helpers::{TestApp, spawn_app};
+
+async fn audit_actions(app: &TestApp, token: &str) -> Vec<String> {
+    let (_, body) = app.get(token, "/api/v1/audit?limit=200").await;
+    body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn sign_in_sets_a_hardened_cookie_is_audited_and_sign_out_ends_it() {
+    let app = spawn_app().await;
+    let t = app.tenant("acme");
+    ui::user(&app, &t.id, "alice@example.org", Role::Responder);
+
+    assert_eq!(
+        Session::sign_in(&app, "alice@example.org", "wrong password here")
+            .await
+            .err(),
+        Some(401)
+    );
+    assert_eq!(
+        Session::sign_in(&app, "nobody@example.org", PASSWORD)
+            .await
+            .err(),
+        Some(401)
+    );
+
+    // The cookie: HttpOnly, SameSite=Lax, not Secure over plain http.
+    let client = ui::client();
+    let form = client.get(app.url("/sign-in")).send().await.unwrap();
+    let pre = ui::cookie_value(&ui::set_cookie(&form, "bl_csrf").unwrap());
+    let token = ui::csrf_of(&form.text().await.unwrap());
+    let resp = client
+        .post(app.url("/sign-in"))
+        .header("cookie", format!("bl_csrf={pre}"))
+        .form(&[
+            ("csrf_token", token.as_str()),
+            ("email", "Alice@Example.org"),
+            ("password", PASSWORD),
+            ("next", "//evil.example/"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 303);
+    assert_eq!(resp.headers()["location"], "/incidents", "no open redirect");
+    let cookie = ui::set_cookie(&resp, "bl_session").unwrap();
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"),
+        "{cookie}"
+    );
+    assert!(!cookie.contains("Secure"), "{cookie}");
+
+    // Every UI page carries the security headers.
+    let session = Session::sign_in(&app, "alice@example.org", PASSWORD)
+        .await
+        .unwrap();
+    let resp = session
+        .client
+        .get(app.url("/incidents"))
+        .header("cookie", format!("bl_session={}", session.cookie))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let csp = resp.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        csp.contains("script-src 'self'") && !csp.contains("unsafe-inline"),
+        "{csp}"
+    );
+    assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+    assert_eq!(resp.headers()["x-content-type-options"], "nosniff");
+    assert_eq!(resp.headers()["referrer-policy"], "same-origin");
+
+    let resp = session
+        .post("/sign-out", &[("csrf_token", &session.csrf)])
+        .await;
+    assert_eq!(resp.status(), 303);
+    assert!(
+        ui::set_cookie(&resp, "bl_session")
+            .unwrap()
+            .contains("Max-Age=0")
+    );
+    let (status, _) = session.get("/incidents").await;
+    assert_eq!(status, 303, "the ended session no longer signs in");
+
+    let actions = audit_actions(&app, &t.admin).await;
+    for action in ["user.sign_in_failed", "user.sign_in", "user.sign_out"] {
+        assert!(
+            actions.iter().any(|a| a == action),
+            "{action} in {actions:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn cookies_are_secure_when_the_public_url_is_https() {
+    let app = spawn_app_with(&[("BREACHLINE_PUBLIC_URL", "https://breachline.example")]).await;
+    let t = app.tenant("acme");
+    ui::user(&app, &t.id, "alice@example.org", Role::Responder);
+    let client = ui::client();
+    let form = client.get(app.url("/sign-in")).send().await.unwrap();
+    assert!(ui::set_cookie(&form, "bl_csrf").unwrap().contains("Secure"));
+    let pre = ui::cookie_value(&ui::set_cookie(&form, "bl_csrf").unwrap());
+    let token = ui::csrf_of(&form.text().await.unwrap());
+    let resp = client
+        .post(app.url("/sign-in"))
+        .header("cookie", format!("bl_csrf={pre}"))
+        .form(&[
+            ("csrf_token", token.as_str()),
+            ("email", "alice@example.org"),
+            ("password", PASSWORD),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let cookie = ui::set_cookie(&resp, "bl_session").unwrap();
+    assert!(cookie.contains("; Secure"), "{cookie}");
+}
+
+#[tokio::test]
+async fn repeated_failures_throttle_the_account_even_with_the_right_password() {
+    let app = spawn_app().await;
+    let t = app.tenant("acme");
+    ui::user(&app, &t.id, "alice@example.org", Role::Responder);
+    for _ in 0..5 {
+        assert_eq!(
+            Session::sign_in(&app, "alice@example.org", "not the password at all")
+                .await
+                .err(),
+            Some(401)
+        );
+    }
+    assert_eq!(
+        Session::sign_in(&app, "alice@example.org", PASSWORD)
+            .await
+            .err(),
+        Some(429)
+    );
+    assert!(
+        audit_actions(&app, &t.admin)
+            .await
+            .iter()
+            .any(|a| a == "user.sign_in_throttled")
+    );
+}
+
+#[tokio::test]
+async fn forms_without_their_csrf_token_are_refused_and_change_nothing() {
+    let app = spawn_app().await;
+    let t = app.tenant("acme");
+    ui::user(&app, &t.id, "alice@example.org", Role::Responder);
+    let s = Session::sign_in(&app, "alice@example.org", PASSWORD)
+        .await
+        .unwrap();
+    let new = [("title", "Forged"), ("discovered_at", "2026-11-20T10:00")];
+    let resp = s.post("/incidents", &new).await;
+    assert_eq!(resp.status(), 403);
+    assert_eq!(resp.headers()["content-type"], "application/problem+json");
+    let resp = s
+        .post(
+            "/incidents",
+            &[
+                ("csrf_token", &"0".repeat(64)),
+                ("title", "Forged"),
+                ("discovered_at", "2026-11-20T10:00"),
+            ],
+        )
+        .await;
+    assert_eq!(resp.status(), 403);
+    let (_, list) = app.get(&t.viewer, "/api/v1/incidents").await;
+    assert_eq!(list["items"], json!([]), "nothing was filed");
+
+    let id = app.incident(&t.responder).await;
+    let (_, before) = app.get(&t.viewer, &format!("/api/v1/incidents/{id}")).await;
+    let resp = s
+        .post(&format!("/incidents/{id}/facts"), &[("title", "Changed")])
+        .await;
+    assert_eq!(resp.status(), 403);
+    let resp = s
+        .post(
+            &format!("/incidents/{id}/timeline"),
+            &[("text", "Forged entry")],
+        )
+        .await;
+    assert_eq!(resp.status(), 403);
+    let (_, after) = app.get(&t.viewer, &format!("/api/v1/incidents/{id}")).await;
+    assert_eq!(before, after);
+    let (_, timeline) = app
+        .get(&t.viewer, &format!("/api/v1/incidents/{id}/timeline"))
+        .await;
+    assert!(!timeline.to_string().contains("Forged"));
+    let resp = s.post("/sign-out", &[]).await;
+    assert_eq!(resp.status(), 403);
+
+    // The sign-in form's double-submit token too.
+    let resp = ui::client()
+        .post(app.url("/sign-in"))
+        .form(&[("email", "alice@example.org"), ("password", PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 403);
+
+    // A session cookie reads through the API but cannot change anything there.
+    let resp = s
+        .client
+        .get(app.url("/api/v1/incidents"))
+        .header("cookie", format!("bl_session={}", s.cookie))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let resp = s
+        .client
+        .post(app.url("/api/v1/incidents"))
+        .header("cookie", format!("bl_session={}", s.cookie))
+        .json(&json!({"title": "Via cookie", "discovered_at": "2026-11-20T10:00:00Z"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 401);
+}
+
+#[tokio::test]
+async fn invalid_fields_are_shown_next_to_their_inputs_with_the_api_reason() {
+    let app = spawn_app().await;
+    let t = app.tenant("acme");
+    ui::user(&app, &t.id, "alice@example.org", Role::Responder);
+    let s = Session::sign_in(&app, "alice@example.org", PASSWORD)
+        .await
+        .unwrap();
+    let resp = s
+        .post(
+            "/incidents",
+            &[
+                ("csrf_token", &s.csrf),
+                ("title", "Late discovery"),
+                ("occurred_at", "2026-11-21T10:00"),
+                ("discovered_at", "2026-11-20T10:00"),
+            ],
+        )
+        .await;
+    assert_eq!(resp.status(), 422);
+    let html = resp.text().await.unwrap();
+    assert!(
+        html.contains(r#"aria-describedby="err-new-discovered_at""#),
+        "{html}"
+    );
+    let at = html.find(r#"id="err-new-discovered_at""#).unwrap();
+    assert!(
+        html[at..at + 200].contains("is before occurred_at"),
+        "{}",
+        &html[at..at + 200]
+    );
+    assert!(
+        html.contains(r#"value="Late discovery""#),
+        "typed values are kept"
+    );
+    let resp = s
+        .post(
+            "/incidents",
+            &[
+                ("csrf_token", &s.csrf),
+                ("title", "X"),
+                ("estimated_affected", "many"),
+            ],
+        )
+        .await;
+    let html = resp.text().await.unwrap();
+    assert!(html.contains(r#"aria-describedby="err-new-estimated_affected""#));
+    let at = html.find(r#"id="err-new-discovered_at""#).unwrap();
+    assert!(
+        html[at..at + 100].contains("is required"),
+        "{}",
+        &html[at..at + 100]
+    );
+
+    let resp = s
+        .post(
+            "/incidents",
+            &[
+                ("csrf_token", &s.csrf),
+                ("title", "Good"),
+                ("discovered_at", "2026-11-20T10:00"),
+            ],
+        )
+        .await;
+    assert_eq!(resp.status(), 303);
+    let location = resp.headers()["location"].to_str().unwrap().to_owned();
+    let (status, page) = s.get(&location).await;
+    assert_eq!(status, 200);
+    assert!(
+        page.contains(r#"<time datetime="2026-11-20T10:00:00Z">2026-11-20 10:00 UTC (UTC)</time>"#),
+        "times name their zone"
+    );
+}
+
+#[tokio::test]
+async fn script_in_a_title_or_timeline_is_shown_as_text() {
+    let app = spawn_app().await;
+    let t = app.tenant("acme");
+    ui::user(&app, &t.id, "alice@example.org", Role::Viewer);
+    let title = "<script>alert('x')</script>";
+    let (_, incident) = app
+        .post(
+            &t.responder,
+            "/api/v1/incidents",
+            &json!({"title": title, "discovered_at": "2026-11-20T10:00:00Z"}),
+        )
+        .await;
+    let id = incident["id"].as_str().unwrap();
+    app.post(
+        &t.responder,
+        &format!("/api/v1/incidents/{id}/timeline"),
+        &json!({"text": "<img src=x onerror=alert(1)>"}),
+    )
+    .await;
+    let s = Session::sign_in(&app, "alice@example.org", PASSWORD)
+        .await
+        .unwrap();
+    for path in ["/incidents".to_owned(), format!("/incidents/{id}")] {
+        let (status, html) = s.get(&path).await;
+        assert_eq!(status, 200);
+        assert!(!html.contains("<script>alert"), "{path}");
+        assert!(html.contains("&lt;script&gt;alert("), "{path}");
+        assert!(!html.contains("<img src=x"), "{path}");
+    }
+}
+
+#[tokio::test]
+async fn pages_speak_the_browsers_language_or_the_users_choice() {
+    let app = spawn_app().await;
+    let t = app.tenant("acme");
+    ui::user(&app, &t.id, "alice@example.org", Role::Responder);
+    let client = ui::client();
+    for (accept, lang, word) in [
+        ("ja,en;q=0.5", "ja", "サインイン"),
+        ("zh-CN,zh;q=0.9", "zh-CN", "登录"),
+        ("fr", "en", "Sign in"),
+    ] {
+        let html = client
+            .get(app.url("/sign-in"))
+            .header("accept-language", accept)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            html.contains(&format!(r#"<html lang="{lang}">"#)),
+            "{accept}"
+        );
+        assert!(html.contains(word), "{accept}");
+    }
+    let s = Session::sign_in(&app, "alice@example.org", PASSWORD)
+        .await
+        .unwrap();
+    let (_, html) = s.get_with("/incidents", &[("accept-language", "ja")]).await;
+    assert!(html.contains("インシデント"));
+    // The user's own choice wins over the browser's; times move to their zone.
+    let resp = s
+        .post(
+            "/preferences",
+            &[
+                ("csrf_token", &s.csrf),
+                ("locale", "zh-CN"),
+                ("time_zone", "Asia/Tokyo"),
+            ],
+        )
+        .await;
+    assert_eq!(resp.status(), 303);
+    let id = app.incident(&t.responder).await;
+    let (_, html) = s
+        .get_with(&format!("/incidents/{id}"), &[("accept-language", "ja")])
+        .await;
+    assert!(html.contains(r#"<html lang="zh-CN">"#));
+    assert!(html.contains("事实"));
+    assert!(
+        html.contains(r#"name="discovered_at" type="datetime-local" value="2026-03-02T10:00""#),
+        "shown in Tokyo time"
+    );
+    assert!(html.contains("(Asia/Tokyo)"));
+}
+
+#[tokio::test]
+async fn a_set_password_link_checks_the_password_and_works_once() {
+    let app = spawn_app().await;
+    let t = app.tenant("acme");
+    let path = ui::invited(&app, &t.id, "new@example.org", Role::Admin);
+    let client = ui::client();
+    let form = client.get(app.url(&path)).send().await.unwrap();
+    assert_eq!(form.status(), 200);
+    let pre = ui::cookie_value(&ui::set_cookie(&form, "bl_csrf").unwrap());
+    let token = ui::csrf_of(&form.text().await.unwrap());
+    let post = |password: &'static str| {
+        client
+            .post(app.url(&path))
+            .header("cookie", format!("bl_csrf={pre}"))
+            .form(&[
+                ("csrf_token", token.clone()),
+                ("password", password.to_owned()),
+            ])
+            .send()
+    };
+    for weak in ["short", "password1234"] {
+        let resp = post(weak).await.unwrap();
+        assert_eq!(resp.status(), 422);
+        let html = resp.text().await.unwrap();
+        assert!(
+            html.contains(r#"id="err-password""#) && html.contains("err-password\""),
+            "{html}"
+        );
+    }
+    let resp = post(PASSWORD).await.unwrap();
+    assert_eq!(resp.status(), 303);
+    assert!(
+        ui::set_cookie(&resp, "bl_session").is_some(),
+        "signed in at once"
+    );
+    assert_eq!(post(PASSWORD).await.unwrap().status(), 410, "used once");
+    assert!(
+        Session::sign_in(&app, "new@example.org", PASSWORD)
+            .await
+            .is_ok()
+    );
+    let actions = audit_actions(&app, &t.admin).await;
+    assert!(
+        actions.iter().any(|a| a == "user.password_set"),
+        "{actions:?}"
+    );
+}
+
+#[test]
+fn users_create_prints_only_the_set_password_url() {
+    use crate::helpers::{TestDb, run_cli_with};
+    let db = TestDb::new().migrated();
+    let env = [("BREACHLINE_PUBLIC_URL", "https://breachline.example")];
+    let cwd = db.dir.path().to_owned();
+    let (code, _, err) = run_cli_with(
+        &db,
+        &cwd,
+        &env,
+        &[
+            "tenants",
+            "create",
+            "acme",
+            "--name",
+            "Acme",
+            "--establishment",
+            "JP",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    let args = [
+        "users",
+        "create",
+        "--tenant",
+        "acme",
+        "--email",
+        "Admin@Example.org",
+        "--role",
+        "admin",
+    ];
+    let (code, out, err) = run_cli_with(&db, &cwd, &env, &args);
+    assert_eq!(code, 0, "{err}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 1, "{out}");
+    assert!(
+        lines[0].starts_with("https://breachline.example/set-password/"),
+        "{out}"
+    );
+    assert_eq!(
+        lines[0].len(),
+        "https://breachline.example/set-password/".len() + 64
+    );
+    let (code, _, err) = run_cli_with(&db, &cwd, &env, &args);
+    assert_eq!(code, 1);
+    assert!(err.contains("email") && err.contains("already"), "{err}");
+    let (code, out, _) = run_cli_with(&db, &cwd, &env, &["users", "list"]);
+    assert_eq!(code, 0);
+    assert_eq!(
+        out.trim(),
+        "admin@example.org\tacme\tadmin\tno password yet"
+    );
+}
+
+#[tokio::test]
+async fn admins_add_people_from_the_settings_page_and_others_may_not() {
+    let app = spawn_app().await;
+    let t = app.tenant("acme");
+    ui::user(&app, &t.id, "admin@example.org", Role::Admin);
+    ui::user(&app, &t.id, "resp@example.org", Role::Responder);
+    let admin = Session::sign_in(&app, "admin@example.org", PASSWORD)
+        .await
+        .unwrap();
+    let (status, html) = admin.get("/settings").await;
+    assert_eq!(status, 200);
+    assert!(
+        html.contains("resp@example.org") && html.contains("acme-responder"),
+        "users and tokens listed"
+    );
+    assert!(!html.contains("blt_"), "no token secret");
+    let resp = admin
+        .post(
+            "/settings/users",
+            &[
+                ("csrf_token", &admin.csrf),
+                ("email", "not-an-address"),
+                ("role", "viewer"),
+            ],
+        )
+        .await;
+    assert_eq!(resp.status(), 422);
+    assert!(
+        resp.text()
+            .await
+            .unwrap()
+            .contains(r#"aria-describedby="err-user-email""#)
+    );
+    let resp = admin
+        .post(
+            "/settings/users",
+            &[
+                ("csrf_token", &admin.csrf),
+                ("email", "new@example.org"),
+                ("role", "viewer"),
+            ],
+        )
+        .await;
+    assert_eq!(resp.status(), 201);
+    let html = resp.text().await.unwrap();
+    let start = html.find("/set-password/").unwrap();
+    let link = &html[start..start + "/set-password/".len() + 64];
+    let (status, _) = ui::client()
+        .get(app.url(link))
+        .send()
+        .await
+        .map(|r| (r.status().as_u16(), ()))
+        .unwrap();
+    assert_eq!(status, 200, "the link shown works");
+    let responder = Session::sign_in(&app, "resp@example.org", PASSWORD)
+        .await
+        .unwrap();
+    let (status, _) = responder.get("/settings").await;
+    assert_eq!(status, 403);
+    let resp = responder
+        .post(
+            "/settings/users",
+            &[
+                ("csrf_token", &responder.csrf),
+                ("email", "x@example.org"),
+                ("role", "admin"),
+            ],
+        )
+        .await;
+    assert_eq!(resp.status(), 403);
+    assert!(
+        audit_actions(&app, &t.admin)
+            .await
+            .iter()
+            .any(|a| a == "user.create")
+    );
+}
