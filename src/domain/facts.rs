@@ -104,7 +104,13 @@ pub fn apply_incident_input(
         }
         _ => current.map(|c| c.aware_at).or(discovered_at),
     };
-    let status = r.word::<IncidentStatus>("status").or_keep(None);
+    let status = match r.word::<IncidentStatus>("status") {
+        Field::Null => {
+            r.reject("status", "cannot be null: leave it out to keep the status");
+            None
+        }
+        field => field.or_keep(None),
+    };
     if status.is_some() && current.is_none() {
         r.reject(
             "status",

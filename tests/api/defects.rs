@@ -487,6 +487,16 @@ async fn send_windows_are_visible_changeable_and_releasable() {
         .post(&t.responder, &release, &json!({"channel": "sms"}))
         .await;
     assert_eq!(status, 403);
+    // A body that is not `{"channel"?}` is refused, never read as "release all"
+    // (#16 item 12: schemathesis found such bodies accepted).
+    for bad in [
+        json!({"channel": 5}),
+        json!({"chanel": "sms"}),
+        json!(["sms"]),
+    ] {
+        let (status, problem) = app.post(&t.approver, &release, &bad).await;
+        assert!(matches!(status, 400 | 422), "{bad}: {status} {problem}");
+    }
     let (status, released) = app
         .post(&t.approver, &release, &json!({"channel": "sms"}))
         .await;

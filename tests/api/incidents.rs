@@ -254,6 +254,25 @@ async fn status_follows_the_life_cycle() {
         .patch(&t.responder, &path, &json!({"status": "resolved"}))
         .await;
     assert_eq!(status, 422);
+    // null is not a status: refused (it was taken as "unchanged", #16 item 12).
+    let (status, problem) = app
+        .patch(&t.responder, &path, &json!({"status": null}))
+        .await;
+    assert_eq!(
+        (status, rejected_fields(&problem)),
+        (422, vec!["status".to_owned()])
+    );
+    let (status, problem) = app
+        .post(
+            &t.responder,
+            "/api/v1/incidents",
+            &json!({"title": "T", "discovered_at": "2026-01-01T00:00:00Z", "status": null}),
+        )
+        .await;
+    assert_eq!(
+        (status, rejected_fields(&problem)),
+        (422, vec!["status".to_owned()])
+    );
 }
 
 #[tokio::test]

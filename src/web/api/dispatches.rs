@@ -11,7 +11,7 @@ use crate::compose::dispatch as composed;
 use crate::db::Db;
 use crate::dispatch::progress::{self, DispatchProgress};
 use crate::dispatch::settings::ChannelSettings;
-use crate::domain::{Channel, now_micros};
+use crate::domain::{Channel, Reader, now_micros};
 use crate::error::{AppError, AppResult};
 use crate::store::{dispatches, outbox};
 use crate::web::auth::Principal;
@@ -187,10 +187,18 @@ async fn cancel_dispatch(
     Ok(HttpResponse::Ok().json(view))
 }
 
-#[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-struct ReleaseBody {
-    channel: Option<String>,
+/// The channel a release names: none for an empty body (all channels), else the
+/// body must be one JSON object `{"channel"?}`; anything else is refused, never
+/// read as "release everything".
+fn release_channel(body: &[u8]) -> AppResult<Option<Channel>> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(None);
+    }
+    let map: serde_json::Map<String, serde_json::Value> = serde_json::from_slice(body)
+        .map_err(|e| AppError::Malformed(format!("body must be one JSON object: {e}")))?;
+    let mut r = Reader::new(&map, &["channel"]);
+    let channel = r.word::<Channel>("channel").or_keep(None);
+    r.finish(channel).map_err(AppError::Validation)
 }
 
 /// "Send now": releases the messages the tenant's send window holds back (one
@@ -200,17 +208,13 @@ async fn release_held(
     db: web::Data<Db>,
     channels: web::Data<ChannelSettings>,
     path: web::Path<(String, String)>,
-    body: Option<web::Json<ReleaseBody>>,
+    body: web::Bytes,
 ) -> AppResult<HttpResponse> {
     who.require(
         who.role.can_approve(),
         "release messages held by the send window (approver role only)",
     )?;
-    let channel = body
-        .and_then(|b| b.into_inner().channel)
-        .map(|c| c.parse::<Channel>())
-        .transpose()
-        .map_err(|reason| AppError::field("channel", reason))?;
+    let channel = release_channel(&body)?;
     let (incident_id, dispatch_id) = path.into_inner();
     let view = db
         .write(move |conn| {
