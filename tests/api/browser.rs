@@ -187,6 +187,18 @@ async fn two_people_take_an_incident_from_sign_in_to_a_completed_dispatch() {
         "bob@example.org"
     );
     alice.screenshot("incident-completed").await;
+    // The runbook tasks the obligations attached are listed, read-only.
+    let (_, tasks) = app
+        .get(&t.viewer, &format!("/api/v1/incidents/{id}/tasks"))
+        .await;
+    if let Some(first) = tasks["items"].as_array().and_then(|items| items.first()) {
+        let listed = alice.text("#tasks").await;
+        assert!(listed.contains(first["text"].as_str().unwrap()), "{listed}");
+    }
+    assert_eq!(
+        alice.attr("a[href='/b/acme']", "href").await.unwrap(),
+        "/b/acme"
+    );
     bob.goto("/incidents").await;
     bob.screenshot("incidents-list").await;
     let next = alice.text("#obligations time[data-countdown]").await;

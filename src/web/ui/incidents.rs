@@ -25,7 +25,8 @@ use crate::domain::{
 use crate::error::{AppError, AppResult};
 use crate::runbooks::Library;
 use crate::store::{
-    affected, dispatches, incidents, notice_contents, obligations, overview, timeline,
+    affected, dispatches, incidents, notice_contents, obligations, overview, tasks, tenants,
+    timeline,
 };
 use crate::web::api;
 
@@ -364,6 +365,8 @@ struct Loaded {
     plan: Option<plan::PlanSummary>,
     dispatches: Vec<progress::DispatchProgress>,
     audit: Vec<audit::AuditEntry>,
+    tasks: Vec<tasks::TaskRow>,
+    tenant_slug: String,
 }
 
 /// Everything the incident page shows, in one read: summaries and small lists,
@@ -377,6 +380,7 @@ async fn load(
     let tenant = signed.who.tenant_id.clone();
     let may_read_plan = signed.who.role.can_read_subjects();
     let may_read_audit = signed.who.role.can_read_audit();
+    let may_read_tasks = signed.who.role.can_read_tasks();
     db.read(move |conn| {
         let row = incidents::get(conn, &tenant, &id)?;
         let facts = row.to_json()?;
@@ -403,7 +407,15 @@ async fn load(
         } else {
             Vec::new()
         };
+        let tasks = if may_read_tasks {
+            tasks::list(conn, &tenant, &id)?
+        } else {
+            Vec::new()
+        };
+        let tenant_slug = tenants::get(conn, &tenant)?.slug;
         Ok(Loaded {
+            tasks,
+            tenant_slug,
             facts,
             status,
             timeline,
@@ -617,6 +629,13 @@ async fn show(
         "dispatches": dispatch_views,
         "dispatch_message": message_of("dispatch"),
         "audit": audit_views,
+        "tasks": loaded.tasks.iter().map(|t| json!({
+            "section": t.section, "text": t.text, "role": t.role, "state": t.state,
+            "assignee": t.assignee,
+            "due": t.due_at.map(|d| view::deadline(d, tz, tz, now, &overdue)),
+        })).collect::<Vec<_>>(),
+        "tasks_api": format!("/api/v1/incidents/{id}/tasks"),
+        "bulletins": format!("/b/{}", loaded.tenant_slug),
         "can_edit": role.can_edit_incidents(),
         "can_read_subjects": role.can_read_subjects(),
         "can_read_audit": role.can_read_audit(),
