@@ -5,22 +5,19 @@
 //! other store function counts (people per exposed category, when the first and last
 //! notice left).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use chrono::NaiveDateTime;
-use diesel::connection::DefaultLoadingMode;
 use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Text};
 use sha2::{Digest, Sha256};
 
 use super::{from_json_text, incidents, new_id, to_json_text, word};
 use crate::db::DbConnection;
 use crate::db::schema::{
-    affected_subjects, delivery_attempts, dispatches, outbox, report_answers, report_shares,
-    report_versions,
+    delivery_attempts, dispatches, outbox, report_answers, report_shares, report_versions,
 };
-use crate::domain::{
-    AttemptResult, DataCategory, SubmissionChannel, categories_of_mask, now_micros,
-};
+use crate::domain::{AttemptResult, DataCategory, SubmissionChannel, now_micros};
 use crate::error::{AppError, AppResult};
 use crate::reports::{Answer, ReportPhase};
 
@@ -283,25 +280,42 @@ pub fn put_answers(
     Ok(())
 }
 
-/// Affected people per exposed data category of the affected set `set_id`, in one
-/// streamed pass (the categories are a bit mask per person).
+/// Affected people per exposed data category of the affected set `set_id`: one
+/// aggregate pass in the database (the categories are a bit mask per person, one
+/// conditional sum per category), with no sort and no row reaching Rust.
 pub fn people_by_category(
     conn: &mut DbConnection,
     set_id: i64,
 ) -> AppResult<BTreeMap<DataCategory, i64>> {
-    let mut masks: HashMap<i64, i64> = HashMap::new();
-    let query = affected_subjects::table
-        .filter(affected_subjects::set_id.eq(set_id))
-        .select(affected_subjects::exposed_categories);
-    with_backend!(conn, c => {
-        for mask in query.load_iter::<i64, DefaultLoadingMode>(c)? {
-            *masks.entry(mask?).or_default() += 1;
-        }
-    });
+    #[derive(QueryableByName)]
+    struct Sums {
+        #[diesel(sql_type = Text)]
+        sums: String,
+    }
+    let columns = DataCategory::ALL
+        .iter()
+        .enumerate()
+        .map(|(bit, _)| {
+            format!(
+                "CAST(COALESCE(SUM(CASE WHEN (exposed_categories & {}) <> 0 THEN 1 ELSE 0 END), 0) AS TEXT)",
+                1_i64 << bit
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(" || ',' || ");
+    let row: Sums = diesel::sql_query(format!(
+        "SELECT {columns} AS sums FROM affected_subjects WHERE set_id = $1"
+    ))
+    .bind::<BigInt, _>(set_id)
+    .get_result(conn)?;
     let mut out = BTreeMap::new();
-    for (mask, n) in masks {
-        for category in categories_of_mask(mask) {
-            *out.entry(category).or_default() += n;
+    for (category, n) in DataCategory::ALL.iter().zip(row.sums.split(',')) {
+        let n: i64 = n
+            .trim()
+            .parse()
+            .map_err(|e| AppError::Unexpected(anyhow::anyhow!("category count '{n}': {e}")))?;
+        if n > 0 {
+            out.insert(*category, n);
         }
     }
     Ok(out)

@@ -206,6 +206,11 @@ async fn proof_of_notification_equals_the_ledger_after_a_real_dispatch() {
     // The affected set's count is the report's, never typed.
     assert_eq!(item(&report, "people")["value"], 6, "{report}");
     assert_eq!(item(&report, "people")["source"], "affected");
+    assert_eq!(
+        item(&report, "people_by_data_item")["value"]["contact"],
+        6,
+        "counted per exposed category: {report}"
+    );
 }
 
 #[tokio::test]
