@@ -5,6 +5,7 @@ mod admin;
 mod audit;
 mod bench;
 mod bench_dispatch;
+mod bench_reports;
 mod runbooks;
 pub(crate) mod subjects;
 
@@ -96,6 +97,14 @@ enum BenchCommand {
     /// A local SMTP server that accepts and counts messages: prints its port, and
     /// the count when standard input closes (used by `bench dispatch`).
     SmtpSink,
+    /// Generate and render a regulator report over HTTP for an incident whose affected
+    /// set is a synthetic registry (a temporary SQLite database unless
+    /// BREACHLINE_DATABASE_URL is set); prints the time of each request.
+    Reports {
+        /// People in the synthetic registry, all affected.
+        #[arg(long, default_value_t = 1_000_000)]
+        count: u64,
+    },
     /// Render e-mail notices (subject, text, HTML) on one thread; prints notices/s.
     Render {
         /// How many notices.
@@ -320,6 +329,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Bench(BenchCommand::Subjects { count }) => {
             subjects::bench_subjects(&settings, count)
         }
+        Command::Bench(BenchCommand::Reports { count }) => bench_reports::reports(&settings, count),
         Command::Runbooks(RunbooksCommand::Check { dir }) => {
             runbooks::check(&settings, dir.as_deref())
         }

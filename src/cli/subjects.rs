@@ -191,13 +191,13 @@ fn timed_incident_page(
 /// Wall and CPU time of a step. CPU time (this process, from `/proc` on
 /// Linux) is what the step would take on an idle machine; wall time also
 /// counts waiting for cores that other programs hold.
-struct Stopwatch {
+pub(super) struct Stopwatch {
     wall: Instant,
     cpu: Option<f64>,
 }
 
 impl Stopwatch {
-    fn start() -> Self {
+    pub(super) fn start() -> Self {
         Self {
             wall: Instant::now(),
             cpu: cpu_seconds(),
@@ -205,12 +205,12 @@ impl Stopwatch {
     }
 
     /// Wall seconds.
-    fn secs(&self) -> f64 {
+    pub(super) fn secs(&self) -> f64 {
         self.wall.elapsed().as_secs_f64()
     }
 
     /// `wall X s, cpu Y s`.
-    fn report(&self) -> String {
+    pub(super) fn report(&self) -> String {
         match (self.cpu, cpu_seconds()) {
             (Some(a), Some(b)) => format!("{:.3} s wall, {:.3} s cpu", self.secs(), b - a),
             _ => format!("{:.3} s wall", self.secs()),

@@ -8,6 +8,7 @@
 
 pub mod dispatch;
 pub mod plan;
+pub mod reports;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -85,6 +86,16 @@ impl NoticeService {
     /// The link to a person's notice page for `token`.
     pub fn notice_url(&self, token: &str) -> String {
         format!("{}/n/{token}", self.public_url)
+    }
+
+    /// The public page of a tenant's bulletin.
+    pub fn bulletin_url(&self, tenant_slug: &str, bulletin_id: &str) -> String {
+        format!("{}/b/{tenant_slug}/{bulletin_id}", self.public_url)
+    }
+
+    /// The regulator's read-only portal for a share link's token.
+    pub fn portal_url(&self, token: &str) -> String {
+        format!("{}/r/{token}", self.public_url)
     }
 }
 

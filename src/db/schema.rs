@@ -498,3 +498,55 @@ diesel::joinable!(users -> tenants (tenant_id));
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(password_links -> users (user_id));
 diesel::allow_tables_to_appear_in_same_query!(users, sessions, password_links, tenants);
+
+diesel::table! {
+    report_versions (id) {
+        id -> Text,
+        tenant_id -> Text,
+        incident_id -> Text,
+        regime -> Text,
+        phase -> Text,
+        version -> Integer,
+        document -> Text,
+        sha256 -> Text,
+        missing -> Text,
+        created_by -> Text,
+        created_at -> Timestamp,
+        submitted_at -> Nullable<Timestamp>,
+        submitted_channel -> Nullable<Text>,
+        submitted_reference -> Nullable<Text>,
+        submitted_by -> Nullable<Text>,
+        submission_recorded_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    report_answers (incident_id, regime, item) {
+        incident_id -> Text,
+        regime -> Text,
+        item -> Text,
+        tenant_id -> Text,
+        answer -> Text,
+        updated_by -> Text,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    report_shares (id) {
+        id -> Text,
+        tenant_id -> Text,
+        incident_id -> Text,
+        regime -> Nullable<Text>,
+        phase -> Nullable<Text>,
+        regulator -> Text,
+        token_hash -> Text,
+        expires_at -> Timestamp,
+        created_by -> Text,
+        created_at -> Timestamp,
+        revoked_at -> Nullable<Timestamp>,
+        revoked_by -> Nullable<Text>,
+        views -> BigInt,
+        last_viewed_at -> Nullable<Timestamp>,
+    }
+}

@@ -62,6 +62,7 @@ mod input;
 mod jurisdiction;
 mod notice_item;
 mod obligation;
+mod report;
 mod role;
 mod scope;
 mod send_window;
@@ -83,6 +84,7 @@ pub use input::{Field, Reader};
 pub use jurisdiction::Jurisdiction;
 pub use notice_item::NoticeItem;
 pub use obligation::{ObligationStatus, lateness};
+pub use report::SubmissionChannel;
 pub use role::Role;
 pub use scope::{
     AffectedGroup, AffectedSummary, ContactCounts, Scope, ScopeChange, adult_born_on_or_before,

@@ -55,6 +55,27 @@ impl Role {
     pub fn can_work_tasks(self) -> bool {
         self.can_edit_incidents()
     }
+
+    /// May read regulator reports. A regulator reads only the reports shared with
+    /// regulators (see [`Role::reads_only_shared_reports`]).
+    pub fn can_read_reports(self) -> bool {
+        !matches!(self, Role::Notifier)
+    }
+
+    /// May generate reports, fill their items and record their submission.
+    pub fn can_write_reports(self) -> bool {
+        self.can_edit_incidents()
+    }
+
+    /// May share reports with a regulator and revoke those links.
+    pub fn can_share_reports(self) -> bool {
+        matches!(self, Role::Admin)
+    }
+
+    /// Sees only reports an admin shared with a regulator (by a link still live).
+    pub fn reads_only_shared_reports(self) -> bool {
+        matches!(self, Role::Regulator)
+    }
 }
 
 impl Role {

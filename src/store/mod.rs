@@ -24,6 +24,7 @@ pub mod outbox;
 pub mod overview;
 pub mod plans;
 pub mod relays;
+pub mod reports;
 pub mod sql;
 pub mod subjects;
 pub mod tasks;

@@ -4,6 +4,7 @@ pub mod api;
 pub mod auth;
 pub mod bulletins;
 pub mod logging;
+pub mod portal;
 pub mod public;
 pub mod ui;
 
@@ -64,6 +65,7 @@ impl Application {
         });
         let sessions = web::Data::new(crate::accounts::SessionPolicy::default());
         let public_url = web::Data::new(ui::settings::PublicUrl(settings.http.public_url.clone()));
+        let reports = web::Data::new(crate::reports::Reports::embedded()?);
         let worker_db = db.get_ref().clone();
         let mut server = HttpServer::new(move || {
             App::new()
@@ -76,12 +78,14 @@ impl Application {
                 .app_data(cookies.clone())
                 .app_data(sessions.clone())
                 .app_data(public_url.clone())
+                .app_data(reports.clone())
                 .configure(|cfg| api::extractor_config(cfg, json_limit))
                 .route("/healthz", web::get().to(healthz))
                 .configure(api::config)
                 .configure(public::config)
                 .configure(bulletins::config)
                 .configure(ui::config)
+                .configure(portal::config)
                 .default_service(web::to(not_found))
         });
         if let Some(workers) = settings.http.workers {

@@ -11,7 +11,7 @@ use crate::channels::{SmtpPeer, SmtpState, header};
 use crate::helpers::{TestApp, TestTenant, spawn_app};
 use crate::subjects::import_csv;
 
-const PEOPLE: [&str; 6] = [
+pub const PEOPLE: [&str; 6] = [
     "p1,Sato Aiko,aiko@example.jp,,ja,JP,1990-04-01,,,,,,,app,contact",
     "p2,Ivan Petrov,ivan@example.ru,+79001234567,ru,JP,1980-01-01,,,,,,,app,contact",
     "p3,Li Xiaoming,,,zh-CN,JP,2015-06-01,Li Wei,wei@example.cn,,,,,app,contact",

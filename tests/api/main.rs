@@ -24,6 +24,7 @@ mod migrations;
 mod notices;
 mod obligations;
 mod plans;
+mod reports;
 pub mod subjects;
 mod tasks;
 mod tokens;

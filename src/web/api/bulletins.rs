@@ -48,7 +48,7 @@ pub fn config(cfg: &mut web::ServiceConfig) {
 
 /// The public page of a bulletin.
 pub fn public_url(service: &NoticeService, slug: &str, id: &str) -> String {
-    format!("{}/b/{slug}/{id}", service.public_url)
+    service.bulletin_url(slug, id)
 }
 
 async fn get_substitute_notice(

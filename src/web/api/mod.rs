@@ -9,6 +9,7 @@ pub(crate) mod notices;
 pub(crate) mod obligations;
 pub(crate) mod plans;
 mod receipts;
+pub(crate) mod reports;
 mod subjects;
 mod tasks;
 mod tenant;
@@ -42,7 +43,8 @@ pub fn config(cfg: &mut web::ServiceConfig) {
             .configure(subjects::config)
             .configure(affected::config)
             .configure(bulletins::config)
-            .configure(tasks::config),
+            .configure(tasks::config)
+            .configure(reports::config),
     );
 }
 
