@@ -10,6 +10,7 @@ pub mod cli;
 pub mod compose;
 pub mod config;
 pub mod db;
+pub mod demo;
 pub mod dispatch;
 #[macro_use]
 pub mod domain;

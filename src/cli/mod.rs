@@ -6,6 +6,7 @@ mod audit;
 mod bench;
 mod bench_dispatch;
 mod bench_reports;
+mod demo;
 mod runbooks;
 pub(crate) mod subjects;
 
@@ -57,6 +58,16 @@ enum Command {
     /// Check and list runbooks (built-in and tenants' own).
     #[command(subcommand)]
     Runbooks(RunbooksCommand),
+    /// Load the five demo customers (tenants, people, incidents, notices sent to the
+    /// file outbox, bulletins) into the configured database; prints tokens once.
+    Demo {
+        /// Drop everything in the database first (refused when it holds other tenants).
+        #[arg(long)]
+        reset: bool,
+        /// Load the demo beside tenants that are not the demo's.
+        #[arg(long)]
+        force: bool,
+    },
     /// Compute notification obligations and deadlines from incident facts (JSON in, JSON out).
     Obligations {
         /// Input JSON file, or - for standard input.
@@ -288,6 +299,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Serve => admin::serve(&settings),
         Command::Worker => admin::worker(&settings),
         Command::Migrate => admin::migrate(&settings),
+        Command::Demo { reset, force } => demo::demo(&settings, demo::DemoOptions { reset, force }),
         Command::Tenants(TenantsCommand::Create {
             slug,
             name,

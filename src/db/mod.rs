@@ -225,6 +225,19 @@ fn has_migrations(conn: &mut DbConnection) -> diesel::QueryResult<bool> {
     Ok(found.tables > 0)
 }
 
+/// Reverts every migration, which drops every table and all data, then migrates
+/// afresh: `breachline demo --reset` on a database holding only the demo.
+pub fn reset(url: &DatabaseUrl) -> anyhow::Result<()> {
+    let mut conn = open(url).with_context(|| format!("cannot connect to database {url:?}"))?;
+    match &mut conn {
+        DbConnection::Sqlite(c) => c.revert_all_migrations(SQLITE_MIGRATIONS).map(drop),
+        DbConnection::Postgres(c) => c.revert_all_migrations(POSTGRES_MIGRATIONS).map(drop),
+    }
+    .map_err(|e| anyhow::anyhow!("reverting the migrations failed: {e}"))?;
+    drop(conn);
+    migrate(url)
+}
+
 /// Applies every pending migration of the URL's backend. For SQLite it first
 /// creates the file's folder and switches the database to WAL (with 16 KiB
 /// pages when it creates the file).

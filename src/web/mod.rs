@@ -110,6 +110,11 @@ impl Application {
         self.port
     }
 
+    /// A handle that stops the server (the demo runs it for its scenarios only).
+    pub fn handle(&self) -> actix_web::dev::ServerHandle {
+        self.server.handle()
+    }
+
     /// A dispatch worker sharing this server's database and templates. Call it
     /// inside the runtime: the SMTP pool starts a task.
     pub fn worker(&self, settings: &Settings, options: WorkerOptions) -> anyhow::Result<Worker> {

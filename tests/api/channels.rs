@@ -587,13 +587,13 @@ async fn a_tenant_relay_overrides_the_default() {
 
 #[derive(Debug, Clone)]
 pub struct Recorded {
-    path: String,
-    headers: HashMap<String, String>,
-    body: Vec<u8>,
+    pub path: String,
+    pub headers: HashMap<String, String>,
+    pub body: Vec<u8>,
 }
 
 impl Recorded {
-    fn json(&self) -> Value {
+    pub fn json(&self) -> Value {
         serde_json::from_slice(&self.body).unwrap()
     }
 

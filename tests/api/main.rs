@@ -11,6 +11,7 @@ mod bulletins;
 pub mod channels;
 mod cli;
 mod crash;
+mod customers;
 mod defects;
 mod delivery;
 pub mod delivery_props;
