@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use crate::config::Settings;
 use crate::db::{self, Db};
-use crate::demo::{self, Customer, DEMO_MARK, Outcome, Scenario, TeamTokens, runner};
+use crate::demo::{self, Customer, Outcome, Scenario, TeamTokens, runner};
 use crate::dispatch::settings::PerChannel;
 use crate::dispatch::worker::WorkerOptions;
 use crate::store::tenants;
@@ -31,12 +31,16 @@ pub fn demo(settings: &Settings, options: DemoOptions) -> anyhow::Result<ExitCod
     let started = Instant::now();
     let customers = Customer::all()?;
     let db = Db::connect(&settings.database)?;
-    let existing = db.read_blocking(tenants::list)?;
-    let others: Vec<String> = existing
-        .iter()
-        .filter(|t| !is_demo_tenant(&t.slug, &t.name))
-        .map(|t| t.slug.clone())
-        .collect();
+    let (existing, others) = db.read_blocking(|conn| {
+        let existing = tenants::list(conn)?;
+        let mut others = Vec::new();
+        for t in &existing {
+            if !demo::is_demo_tenant(conn, t)? {
+                others.push(t.slug.clone());
+            }
+        }
+        Ok((existing, others))
+    })?;
     if !others.is_empty() && (options.reset || !options.force) {
         bail!(
             "this database holds tenants that are not the demo's ({}); {}",
@@ -67,10 +71,6 @@ pub fn demo(settings: &Settings, options: DemoOptions) -> anyhow::Result<ExitCod
     }
     drop(db);
     load(settings, &customers, started)
-}
-
-fn is_demo_tenant(slug: &str, name: &str) -> bool {
-    demo::SLUGS.contains(&slug) && name.ends_with(DEMO_MARK)
 }
 
 fn load(settings: &Settings, customers: &[Customer], started: Instant) -> anyhow::Result<ExitCode> {

@@ -42,8 +42,9 @@ struct Fixtures;
 /// The customers, in the order the demo loads them.
 pub const SLUGS: [&str; 5] = ["jc-task", "cybozu-sh", "renji", "cafetalk", "justalk-kids"];
 
-/// What marks a tenant as one of the demo's: its display name ends with this.
-pub const DEMO_MARK: &str = " (demo)";
+/// The actor of the audit entries `breachline demo` writes: a tenant whose chain
+/// starts with its creation by this actor is one of the demo's.
+pub const DEMO_ACTOR: &str = "demo";
 
 /// One customer: its tenant, incident, notice content and registry.
 #[derive(Debug, Clone)]
@@ -64,7 +65,7 @@ pub struct Customer {
 pub struct TenantFixture {
     /// Tenant slug.
     pub slug: String,
-    /// Display name (the demo adds [`DEMO_MARK`]).
+    /// Display name, as notices name the organisation.
     pub name: String,
     /// Where it is established.
     pub establishments: Vec<String>,
@@ -189,13 +190,13 @@ impl TeamTokens {
     }
 }
 
-/// Creates the customer's tenant (named with [`DEMO_MARK`]) and a token for each
-/// team member, audited as `breachline tenants create` and `tokens create` do.
+/// Creates the customer's tenant and a token for each team member, audited as
+/// `breachline tenants create` and `tokens create` do, by [`DEMO_ACTOR`].
 pub fn provision(conn: &mut DbConnection, customer: &Customer) -> AppResult<TeamTokens> {
     let t = &customer.tenant;
     let new = tenants::NewTenant {
         slug: t.slug.clone(),
-        name: format!("{}{DEMO_MARK}", t.name),
+        name: t.name.clone(),
         establishments: t.establishments.clone(),
         default_locale: t.default_locale.clone(),
     }
@@ -206,7 +207,7 @@ pub fn provision(conn: &mut DbConnection, customer: &Customer) -> AppResult<Team
         conn,
         &row.id,
         AuditEvent {
-            actor: "demo".into(),
+            actor: DEMO_ACTOR.into(),
             action: "tenant.create",
             target: format!("tenant:{}", row.slug),
             details: json!({ "tenant": row.to_tenant()? }),
@@ -219,7 +220,7 @@ pub fn provision(conn: &mut DbConnection, customer: &Customer) -> AppResult<Team
             conn,
             &row.id,
             AuditEvent {
-                actor: "demo".into(),
+                actor: DEMO_ACTOR.into(),
                 action: "token.create",
                 target: format!("token:{}", token.id),
                 details: json!({ "name": token.name, "role": token.role }),
@@ -231,6 +232,18 @@ pub fn provision(conn: &mut DbConnection, customer: &Customer) -> AppResult<Team
         slug: t.slug.clone(),
         members,
     })
+}
+
+/// Whether `tenant` is one of the demo's: one of [`SLUGS`], created by the demo
+/// (the first entry of its audit chain).
+pub fn is_demo_tenant(conn: &mut DbConnection, tenant: &tenants::TenantRow) -> AppResult<bool> {
+    if !SLUGS.contains(&tenant.slug.as_str()) {
+        return Ok(false);
+    }
+    let first = audit::list(conn, &tenant.id, 0, 1)?;
+    Ok(first
+        .first()
+        .is_some_and(|e| e.actor == DEMO_ACTOR && e.action == "tenant.create"))
 }
 
 #[cfg(test)]

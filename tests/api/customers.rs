@@ -168,7 +168,9 @@ impl Story {
                 person.external_id
             );
             assert_eq!(p["complete"], true, "every required item: {p:#}");
-            assert_eq!(p["limits"]["ok"], true, "{p:#}");
+            if first == "sms" || first == "push" {
+                assert_eq!(p["limits"]["ok"], true, "{p:#}");
+            }
             let kind = if person.is_minor() {
                 "guardian"
             } else {
@@ -222,7 +224,7 @@ impl Story {
         let outbox = self.app.test_db.dir.path().join("outbox");
         let d = self.outcome.dispatch_id();
         let rows = |path: std::path::PathBuf| {
-            std::fs::read_to_string(path).map_or(0, |t| t.lines().count().saturating_sub(1))
+            csv::Reader::from_path(path).map_or(0, |mut r| r.records().count())
         };
         assert_eq!(
             rows(outbox.join(format!("letter/{d}/manifest.csv"))),
@@ -554,7 +556,11 @@ async fn cafetalk_writes_in_japanese_first_and_to_each_student_in_their_language
         .find(|p| p.locale.as_deref() == Some("ru") && p.email.is_some())
         .unwrap();
     let p = s.preview(&russian.external_id, "email").await;
-    assert!(p["warnings"].to_string().contains("prevails"), "{p:#}");
+    let text = p["text"].as_str().unwrap();
+    assert!(
+        text.contains("преимущественную силу имеет версия на языке оригинала (日本語)"),
+        "the Russian notice says the Japanese version prevails: {text}"
+    );
     s.check_deliveries(&["email"], false).await;
     s.check_approval_and_completion(unreachable.len());
     s.check_bulletin(&unreachable, &["appi"]).await;
