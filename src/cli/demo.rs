@@ -88,7 +88,10 @@ fn load(settings: &Settings, customers: &[Customer], started: Instant) -> anyhow
     for ((customer, team), outcome) in customers.iter().zip(&teams).zip(&outcomes) {
         print_customer(customer, team, outcome);
     }
-    println!("Tokens are shown once (stored hashed); `breachline tokens create` makes more.\n");
+    println!(
+        "Tokens and passwords are shown once (stored hashed); `breachline tokens create` and \
+         `breachline users link --email E` make new ones.\n"
+    );
     print_where_to_look(settings, customers);
     Ok(ExitCode::SUCCESS)
 }
@@ -180,9 +183,13 @@ fn print_customer(customer: &Customer, team: &TeamTokens, outcome: &Outcome) {
         ),
         None => println!("  public bulletin: none (everyone can be told one by one)"),
     }
-    println!("  tokens:");
+    println!("  API tokens:");
     for (role, person, token) in &team.members {
         println!("    {:<10} {:<44} {token}", role.as_str(), person);
+    }
+    println!("  web UI sign-ins (e-mail / password):");
+    for (role, email, password) in &team.logins {
+        println!("    {:<10} {email:<36} {password}", role.as_str());
     }
     println!();
 }
@@ -215,6 +222,7 @@ fn deadlines(obligations: &Value) -> Vec<String> {
 fn print_where_to_look(settings: &Settings, customers: &[Customer]) {
     let base = settings.http.public_url.trim_end_matches('/');
     println!("Where to look: run `breachline serve`, then");
+    println!("  {base}/sign-in   the web UI: sign in with an e-mail and password above");
     for c in customers {
         println!(
             "  {base}/b/{:<14} public bulletins of {}",

@@ -30,7 +30,7 @@ use crate::audit::{self, AuditEvent};
 use crate::db::DbConnection;
 use crate::domain::Role;
 use crate::error::{AppError, AppResult};
-use crate::store::{tenants, tokens};
+use crate::store::{tenants, tokens, users};
 
 pub use registry::RegistrySpec;
 pub use runner::{Api, Outcome, Scenario};
@@ -170,13 +170,15 @@ impl Customer {
     }
 }
 
-/// The bearer tokens of one customer's team, by role (shown once).
+/// The bearer tokens and web-UI sign-ins of one customer's team, by role (shown once).
 #[derive(Debug, Clone)]
 pub struct TeamTokens {
     /// Tenant slug.
     pub slug: String,
     /// (role, person, bearer token).
     pub members: Vec<(Role, String, String)>,
+    /// (role, sign-in e-mail, password) for the web UI.
+    pub logins: Vec<(Role, String, String)>,
 }
 
 impl TeamTokens {
@@ -214,6 +216,7 @@ pub fn provision(conn: &mut DbConnection, customer: &Customer) -> AppResult<Team
         },
     )?;
     let mut members = Vec::new();
+    let mut logins = Vec::new();
     for (role, person) in &t.team {
         let (token, bearer) = tokens::create(conn, &row.id, *role, person)?;
         audit::append(
@@ -227,11 +230,44 @@ pub fn provision(conn: &mut DbConnection, customer: &Customer) -> AppResult<Team
             },
         )?;
         members.push((*role, person.clone(), bearer));
+        logins.push(user(conn, &row.id, &t.slug, *role)?);
     }
     Ok(TeamTokens {
         slug: t.slug.clone(),
         members,
+        logins,
     })
+}
+
+/// A web-UI user `<role>@<slug>.example` with a random password, set through the
+/// same one-time link a new user follows; returns (role, e-mail, password).
+fn user(
+    conn: &mut DbConnection,
+    tenant_id: &str,
+    slug: &str,
+    role: Role,
+) -> AppResult<(Role, String, String)> {
+    let now = crate::domain::now_micros();
+    let email = format!("{role}@{slug}.example");
+    let password = crate::accounts::random_secret()[..20].to_owned();
+    let user = users::create(conn, tenant_id, &email, role, now)?;
+    let policy = crate::accounts::SessionPolicy::default();
+    let link = users::create_password_link(conn, &user, &policy, now)?;
+    let hash = crate::accounts::hash_password(&password)?;
+    users::use_password_link(conn, &link, &hash, now)?;
+    for action in ["user.create", "user.password_set"] {
+        audit::append(
+            conn,
+            tenant_id,
+            AuditEvent {
+                actor: DEMO_ACTOR.into(),
+                action,
+                target: format!("user:{}", user.id),
+                details: json!({ "email": user.email, "role": user.role }),
+            },
+        )?;
+    }
+    Ok((role, email, password))
 }
 
 /// Whether `tenant` is one of the demo's: one of [`SLUGS`], created by the demo
