@@ -656,3 +656,36 @@ async fn another_registry_mix_keeps_the_promises() {
         "2026-03-31T23:30:00Z"
     );
 }
+
+/// `breachline demo` loads the five customers once, says so the second time, and
+/// never resets a database that holds someone else's tenant.
+#[test]
+fn the_demo_loads_once_and_leaves_other_tenants_alone() {
+    let db = crate::helpers::TestDb::new();
+    let (code, out, err) = crate::helpers::run_cli(&db, &["demo"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("five customers loaded"), "{out}");
+    for slug in demo::SLUGS {
+        assert!(
+            out.contains(&format!("/b/{slug}/")),
+            "{slug}'s bulletin: {out}"
+        );
+        assert!(out.contains(&format!("approver@{slug}.example")), "{out}");
+    }
+    assert_eq!(out.matches("blt_").count(), 25, "five tokens per customer");
+    let (code, again, err) = crate::helpers::run_cli(&db, &["demo"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        again.contains("already loaded") && !again.contains("blt_"),
+        "{again}"
+    );
+    let (code, _, err) =
+        crate::helpers::run_cli(&db, &["tenants", "create", "acme", "--name", "Acme"]);
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = crate::helpers::run_cli(&db, &["demo", "--reset"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("acme"), "{err}");
+    let (code, list, _) = crate::helpers::run_cli(&db, &["tenants", "list"]);
+    assert_eq!(code, 0);
+    assert_eq!(list.lines().count(), 6, "nothing was dropped: {list}");
+}
