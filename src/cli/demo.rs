@@ -183,6 +183,18 @@ fn print_customer(customer: &Customer, team: &TeamTokens, outcome: &Outcome) {
         ),
         None => println!("  public bulletin: none (everyone can be told one by one)"),
     }
+    for r in &outcome.reports {
+        let missing = r["missing"].as_array().map_or(0, Vec::len);
+        println!(
+            "  report {} {} v{}: {} items for the team to fill → /api/v1/incidents/{}/reports/{}.html",
+            r["regime"].as_str().unwrap_or_default(),
+            r["phase"].as_str().unwrap_or_default(),
+            r["version"],
+            missing,
+            outcome.incident_id,
+            r["id"].as_str().unwrap_or_default()
+        );
+    }
     println!("  API tokens:");
     for (role, person, token) in &team.members {
         println!("    {:<10} {:<44} {token}", role.as_str(), person);

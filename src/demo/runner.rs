@@ -2,7 +2,8 @@
 //! profile (the policy's promises) → registry import → incident → scope → notice
 //! content → plan → dispatch by the responder, approved by a second person → the
 //! dispatch worker until it is done → the public bulletin for the people nobody
-//! can tell one by one, where a law or the customer's promise allows it.
+//! can tell one by one, where a law or the customer's promise allows it → the
+//! first report to each regulator, with the proof of notification.
 
 use std::time::Duration;
 
@@ -73,6 +74,10 @@ pub struct Outcome {
     pub substitute: Value,
     /// The published bulletin (`POST …/approve`), when one was allowed.
     pub bulletin: Option<Value>,
+    /// The first report to each regulator (and attorney general) with a duty
+    /// (`POST …/reports`): the preliminary or initial one, with the proof of
+    /// notification from the dispatch ledger.
+    pub reports: Vec<Value>,
     /// `GET …/obligations` at the end.
     pub obligations: Value,
 }
@@ -245,7 +250,17 @@ pub async fn run(
     } else {
         None
     };
+    let mut reports = Vec::new();
+    let duties = api.get(Role::Viewer, &at("/obligations")).await?;
+    for (regime, phase) in first_reports(&duties) {
+        let body = json!({"regime": regime, "phase": phase});
+        reports.push(
+            api.post(Role::Responder, &at("/reports"), &body, 201)
+                .await?,
+        );
+    }
     Ok(Outcome {
+        reports,
         incident: api.get(Role::Viewer, &at("")).await?,
         affected: api.get(Role::Viewer, &at("/affected/summary")).await?,
         obligations: api.get(Role::Viewer, &at("/obligations")).await?,
@@ -274,6 +289,30 @@ pub fn incident_facts(customer: &Customer, aware_at: DateTime<Utc>) -> Value {
         (aware_at + hours(f.contained_hours_after)).naive_utc()
     ));
     facts
+}
+
+/// Per regime, the earliest open duty to a regulator or attorney general, as
+/// (regime, phase): the report a team writes first.
+pub fn first_reports(obligations: &Value) -> Vec<(String, String)> {
+    let mut first: Vec<(String, String)> = Vec::new();
+    for o in obligations["obligations"].as_array().into_iter().flatten() {
+        let (Some(regime), Some(phase)) = (o["regime"].as_str(), o["phase"].as_str()) else {
+            continue;
+        };
+        let to_authority = matches!(
+            o["recipient"].as_str(),
+            Some("regulator" | "attorney_general")
+        );
+        if to_authority
+            && !regime.starts_with("commitment:")
+            && o["status"] != "met"
+            && o["status"] != "waived"
+            && !first.iter().any(|(r, _)| r == regime)
+        {
+            first.push((regime.to_owned(), phase.to_owned()));
+        }
+    }
+    first
 }
 
 /// Whether some law or the tenant's promise allows a public bulletin for people

@@ -251,6 +251,34 @@ impl Story {
         assert_eq!(d["counts"]["failed"], 0, "{d:#}");
     }
 
+    /// The first report to each authority in `regimes` was generated from the
+    /// incident, its proof of notification equal to the dispatch: who approved,
+    /// how many were told, how many could not be.
+    fn check_reports(&self, regimes: &[(&str, &str)], unreachable: usize) {
+        let d = &self.outcome.dispatch;
+        let told: i64 = ["sent", "delivered", "handed_off"]
+            .iter()
+            .map(|k| d["counts"][k].as_i64().unwrap_or(0))
+            .sum();
+        for (regime, phase) in regimes {
+            let r = self
+                .outcome
+                .reports
+                .iter()
+                .find(|r| r["regime"] == *regime)
+                .unwrap_or_else(|| panic!("no {regime} report: {:#?}", self.outcome.reports));
+            assert_eq!(r["phase"], *phase, "{r:#}");
+            let proof = &r["proof"];
+            assert_eq!(proof["people_notified"], told, "{proof:#}");
+            assert_eq!(proof["unreachable"], unreachable, "{proof:#}");
+            assert_eq!(
+                proof["approvals"][0]["who"],
+                self.customer.tenant.team[&Role::Approver].as_str(),
+                "{proof:#}"
+            );
+        }
+    }
+
     /// Those nobody can tell one by one are covered by a published bulletin, on
     /// the grounds of each regime in `allowed` (a law or the customer's promise).
     async fn check_bulletin(&self, unreachable: &[Person], allowed: &[&str]) {
@@ -409,6 +437,7 @@ async fn jc_task_tells_its_workers_within_30_japanese_working_days() {
     assert!(s.sms.requests().is_empty(), "JC-Task never sends SMS");
     s.check_deliveries(&policy, true).await;
     s.check_approval_and_completion(unreachable.len());
+    s.check_reports(&[("appi", "preliminary")], unreachable.len());
     s.check_bulletin(&unreachable, &["appi", "commitment:jc-task"])
         .await;
 }
@@ -453,6 +482,10 @@ async fn cybozu_shanghai_reports_and_notifies_through_national_day() {
     assert!(s.sms.requests().is_empty(), "no SMS was promised");
     s.check_deliveries(&policy, true).await;
     s.check_approval_and_completion(unreachable.len());
+    s.check_reports(
+        &[("pipl", "notice"), ("appi", "preliminary")],
+        unreachable.len(),
+    );
     s.check_bulletin(&unreachable, &["pipl", "commitment:cybozu-sh"])
         .await;
     // The announcement is in both languages the customers read.
@@ -506,6 +539,7 @@ async fn renji_texts_then_calls_after_its_vendor_leaked_faces() {
     s.check_deliveries(&policy, false).await;
     assert!(!s.sms.requests().is_empty());
     s.check_approval_and_completion(unreachable.len());
+    s.check_reports(&[("pipl", "notice")], unreachable.len());
     s.check_bulletin(&unreachable, &["pipl", "commitment:renji"])
         .await;
 }
@@ -563,6 +597,16 @@ async fn cafetalk_writes_in_japanese_first_and_to_each_student_in_their_language
     );
     s.check_deliveries(&["email"], false).await;
     s.check_approval_and_completion(unreachable.len());
+    s.check_reports(
+        &[
+            ("appi", "preliminary"),
+            ("gdpr", "initial"),
+            ("uk-gdpr", "initial"),
+            ("ru-152fz", "initial"),
+            ("pipl", "notice"),
+        ],
+        unreachable.len(),
+    );
     s.check_bulletin(&unreachable, &["appi"]).await;
     assert!(
         s.outcome.substitute["regimes"]
@@ -626,6 +670,10 @@ async fn justalk_kids_tells_parents_never_children() {
         assert!(!children.contains(&to), "a child's own device got a notice");
     }
     s.check_approval_and_completion(unreachable.len());
+    s.check_reports(
+        &[("gdpr", "initial"), ("pipl", "notice")],
+        unreachable.len(),
+    );
     s.check_bulletin(&unreachable, &["pipl"]).await;
 }
 
