@@ -393,6 +393,7 @@ diesel::table! {
 }
 
 diesel::allow_tables_to_appear_in_same_query!(bulletins, bulletin_versions, bulletin_checklist);
+diesel::allow_tables_to_appear_in_same_query!(affected_subjects, dispatch_recipients);
 
 diesel::table! {
     incident_runbooks (incident_id, runbook_id) {

@@ -571,6 +571,10 @@ pub struct SubstituteNotice {
     pub no_contact: u64,
     /// People whose every channel failed (the dispatch ledger).
     pub channels_failed: u64,
+    /// People the dispatch ledger shows covered by a published bulletin (no usable
+    /// contact, or every channel failed); they still count in `no_contact` and
+    /// `channels_failed`, and so in each regime's `people_covered`.
+    pub covered: u64,
     /// The estimated cost of individual notice to everyone reachable.
     pub estimated_cost: Money,
     /// The unit costs it was priced with (`notices.unit_costs`).
@@ -642,6 +646,7 @@ pub fn substitute_notice(
         people: all.people,
         no_contact: all.no_contact,
         channels_failed: all.channels_failed,
+        covered: covered_in_ledger(conn, tenant_id, incident_id)?,
         estimated_cost: decision::cost_of(&all, &settings.unit_costs),
         unit_costs: settings.unit_costs,
         planned,
@@ -651,6 +656,28 @@ pub fn substitute_notice(
             .map(|b| b.id)
             .collect(),
     })
+}
+
+/// People of the incident's dispatches marked covered by a bulletin.
+fn covered_in_ledger(
+    conn: &mut DbConnection,
+    tenant_id: &str,
+    incident_id: &str,
+) -> AppResult<u64> {
+    use crate::db::schema::dispatch_recipients;
+    let of_incident = dispatches::table
+        .filter(dispatches::tenant_id.eq(tenant_id))
+        .filter(dispatches::incident_id.eq(incident_id))
+        .select(dispatches::id);
+    let n: i64 = dispatch_recipients::table
+        .filter(dispatch_recipients::tenant_id.eq(tenant_id))
+        .filter(dispatch_recipients::dispatch_id.eq_any(of_incident))
+        .filter(dispatch_recipients::state.eq(RecipientState::Covered.as_str()))
+        .select(diesel::dsl::sql::<BigInt>(
+            "COUNT(DISTINCT dispatch_recipients.external_id)",
+        ))
+        .first(conn)?;
+    Ok(u64::try_from(n).unwrap_or(0))
 }
 
 /// The longest posting period (days, regime) among the regimes that allow

@@ -9,7 +9,8 @@
 //!   the post's) final word, or its absence in time.
 //! - [`next_channel`]: a failure about the person moves them to their next channel,
 //!   or marks them unreachable.
-//! - [`cover`]: a published bulletin covers the unreachable.
+//! - [`cover`]: a published bulletin covers the unreachable (`store::coverage` decides
+//!   whom, when a bulletin is approved and when a dispatch completes while one is live).
 //! - [`complete_if_done`]: a dispatch with nothing left to send completes, and meets
 //!   the obligations to notify people whose every person was told.
 //!
@@ -27,8 +28,8 @@ use super::{from_json_text, new_id, obligations, tenants, word};
 use crate::audit::{self, AuditEvent};
 use crate::db::DbConnection;
 use crate::db::schema::{
-    affected_subjects, delivery_attempts, dispatch_recipients, dispatches as dispatches_table,
-    obligations as obligations_table, outbox,
+    affected_subjects, delivery_attempts, dispatch_recipients, obligations as obligations_table,
+    outbox,
 };
 use crate::domain::{
     AttemptResult, Channel, DispatchStatus, Jurisdiction, MessageRef, ObligationStatus,
@@ -530,6 +531,7 @@ pub fn complete_if_done(conn: &mut DbConnection, dispatch_id: &str) -> AppResult
 
 fn complete(conn: &mut DbConnection, row: &DispatchRow) -> AppResult<()> {
     dispatches::set_status(conn, &row.id, DispatchStatus::Completed)?;
+    let coverage = super::coverage::apply(conn, &row.tenant_id, &row.incident_id)?;
     let people = dispatches::people_counts(conn, &row.id)?;
     let count = |s: RecipientState| people.get(&s).copied().unwrap_or(0);
     let evidence = format!(
@@ -555,6 +557,7 @@ fn complete(conn: &mut DbConnection, row: &DispatchRow) -> AppResult<()> {
                 "evidence": evidence,
                 "obligations_met": outcome.met,
                 "obligations_open": outcome.open,
+                "bulletin": coverage,
             }),
         },
     )
@@ -678,30 +681,22 @@ pub fn unreachable_by_jurisdiction(
     Ok(counts.into_iter().collect())
 }
 
-/// Covers the incident's unreachable people with a published bulletin
-/// (`covered_by`: `bulletin <id> v<n>`); returns how many.
+/// Covers all the incident's unreachable people with a published bulletin
+/// (`covered_by`: `bulletin <id> v<n>`); returns how many. `store::coverage` covers
+/// only the jurisdictions the bulletin stands in for.
 pub fn cover(
     conn: &mut DbConnection,
     tenant_id: &str,
     incident_id: &str,
     covered_by: &str,
 ) -> AppResult<usize> {
-    let of_incident = dispatches_table::table
-        .filter(dispatches_table::tenant_id.eq(tenant_id))
-        .filter(dispatches_table::incident_id.eq(incident_id))
-        .select(dispatches_table::id);
-    Ok(diesel::update(
-        dispatch_recipients::table
-            .filter(dispatch_recipients::tenant_id.eq(tenant_id))
-            .filter(dispatch_recipients::dispatch_id.eq_any(of_incident))
-            .filter(dispatch_recipients::state.eq(RecipientState::Unreachable.as_str())),
+    super::coverage::cover_people(
+        conn,
+        (tenant_id, incident_id),
+        covered_by,
+        None,
+        now_micros(),
     )
-    .set((
-        dispatch_recipients::state.eq(RecipientState::Covered.as_str()),
-        dispatch_recipients::covered_by.eq(covered_by),
-        dispatch_recipients::updated_at.eq(now_micros()),
-    ))
-    .execute(conn)?)
 }
 
 /// The outbox row a receipt is about.

@@ -15,6 +15,7 @@ pub(crate) use with_backend;
 
 pub mod affected;
 pub mod bulletins;
+pub mod coverage;
 pub mod delivery;
 pub mod dispatches;
 pub mod incidents;

@@ -5,7 +5,8 @@
 
 use serde_json::{Value, json};
 
-use crate::dispatch::put;
+use crate::channels::{SmtpPeer, SmtpState};
+use crate::dispatch::{approved_dispatch, drain, put, worker};
 use crate::helpers::{TestApp, TestTenant, spawn_app};
 use crate::subjects::import_csv;
 
@@ -335,7 +336,8 @@ async fn four_eyes_and_the_lint_guard_publication() {
             "bulletin.update",
             "bulletin.update",
             "bulletin.update",
-            "bulletin.approve"
+            "bulletin.approve",
+            "bulletin.cover"
         ]
     );
 
@@ -721,4 +723,208 @@ async fn press_statement_and_media_checklist() {
     );
     let (_, view) = app.get(&t.viewer, &path).await;
     assert_eq!(view["checklist"][0]["kind"], "media_notice");
+}
+
+/// Ten people, four (40%) with no usable contact; the others get e-mail.
+const TEN: [&str; 10] = [
+    "t-01,Abe Jiro,jiro@example.jp,,ja,JP,1990-01-01,,,,,,,app,contact;credentials",
+    "t-02,Baba Mai,mai@example.jp,,ja,JP,1990-01-01,,,,,,,app,contact;credentials",
+    "t-03,Chiba Rei,rei@example.jp,,ja,JP,1990-01-01,,,,,,,app,contact;credentials",
+    "t-04,Doi Ken,ken@example.jp,,ja,JP,1990-01-01,,,,,,,app,contact;credentials",
+    "t-05,Endo Yui,yui@example.jp,,ja,JP,1990-01-01,,,,,,,app,contact;credentials",
+    "t-06,Fujii Sho,sho@example.jp,,ja,JP,1990-01-01,,,,,,,app,contact;credentials",
+    "t-07,Goto Ai,,,ja,JP,1990-01-01,,,,,,,app,contact;credentials",
+    "t-08,Hara Jun,,,ja,JP,1990-01-01,,,,,,,app,contact;credentials",
+    "t-09,Ito Nao,,,ja,JP,1990-01-01,,,,,,,app,contact;credentials",
+    "t-10,Kato Rin,,,ja,JP,1990-01-01,,,,,,,app,contact;credentials",
+];
+
+/// The dispatch ledger (CSV) as (external_id, person_state, covered_by) per line.
+async fn ledger(
+    app: &TestApp,
+    t: &TestTenant,
+    incident: &str,
+    d: &str,
+) -> Vec<(String, String, String)> {
+    let resp = app
+        .client
+        .get(app.url(&format!(
+            "/api/v1/incidents/{incident}/dispatches/{d}/ledger"
+        )))
+        .bearer_auth(&t.responder)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let text = resp.text().await.unwrap();
+    let mut reader = csv::Reader::from_reader(text.as_bytes());
+    reader
+        .records()
+        .map(|r| {
+            let r = r.unwrap();
+            (r[0].to_owned(), r[3].to_owned(), r[10].to_owned())
+        })
+        .collect()
+}
+
+async fn obligations(app: &TestApp, t: &TestTenant, incident: &str) -> Vec<Value> {
+    let (status, body) = app
+        .get(
+            &t.viewer,
+            &format!("/api/v1/incidents/{incident}/obligations"),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    body["obligations"].as_array().unwrap().clone()
+}
+
+fn subjects_obligation<'a>(all: &'a [Value], regime: &str) -> &'a Value {
+    all.iter()
+        .find(|o| o["regime"] == regime && o["recipient"] == "subjects")
+        .unwrap_or_else(|| panic!("no {regime} subjects obligation: {all:#?}"))
+}
+
+/// An approved dispatch of the incident, sent over a real SMTP server.
+async fn dispatched(app: &TestApp, t: &TestTenant, incident: &str, smtp: &SmtpPeer) -> String {
+    let d = approved_dispatch(app, t, incident).await;
+    let url = smtp.url("");
+    drain(&worker(app, &[("BREACHLINE_SMTP_URL", &url)])).await;
+    d
+}
+
+#[tokio::test]
+async fn end_to_end_the_bulletin_covers_the_unreachable_and_meets_the_obligation() {
+    let app = spawn_app().await;
+    let t = app.tenant("jc-task");
+    let smtp = SmtpPeer::start(SmtpState::default()).await;
+    let id = incident_with(&app, &t, &TEN).await;
+    let d = dispatched(&app, &t, &id, &smtp).await;
+    assert_eq!(smtp.received().len(), 6, "one e-mail per reachable person");
+
+    // After the dispatch, the four without contact keep APPI's duty to tell people open.
+    let before = obligations(&app, &t, &id).await;
+    let appi = subjects_obligation(&before, "appi");
+    assert_eq!(appi["status"], "open", "{appi:#}");
+    assert!(
+        appi["status_note"].as_str().unwrap().contains("4 people"),
+        "{appi:#}"
+    );
+
+    let (status, created) =
+        create(&app, &t, &id, &bulletin("An attacker copied account data.")).await;
+    assert_eq!(status, 201, "{created}");
+    let b = created["id"].as_str().unwrap().to_owned();
+    let (status, approved) = approve(&app, &t.approver, &id, &b).await;
+    assert_eq!(status, 200, "{approved}");
+    assert_eq!(approved["coverage"]["newly_covered"], 4, "{approved:#}");
+    assert_eq!(
+        approved["coverage"]["covered_by"],
+        format!("bulletin {b} v1")
+    );
+
+    // The ledger lists the covered people, by bulletin and version.
+    let lines = ledger(&app, &t, &id, &d).await;
+    let mut covered: Vec<&str> = lines
+        .iter()
+        .filter(|(_, state, _)| state == "covered")
+        .map(|(who, _, by)| {
+            assert_eq!(*by, format!("bulletin {b} v1"));
+            who.as_str()
+        })
+        .collect();
+    covered.sort();
+    assert_eq!(covered, ["t-07", "t-08", "t-09", "t-10"]);
+
+    // APPI's duty is met, with the bulletin as evidence.
+    let after = obligations(&app, &t, &id).await;
+    let appi = subjects_obligation(&after, "appi");
+    assert_eq!(appi["status"], "met", "{appi:#}");
+    let evidence = appi["evidence"].as_str().unwrap();
+    let (_, one) = app
+        .get(&t.viewer, &format!("/api/v1/incidents/{id}/bulletins/{b}"))
+        .await;
+    let sha = one["versions"][0]["sha256"].as_str().unwrap();
+    for part in [
+        format!("bulletin {b} v1"),
+        format!("sha256 {sha}"),
+        format!("/b/jc-task/{b}"),
+        "published 20".to_owned(),
+        "4 people".to_owned(),
+    ] {
+        assert!(evidence.contains(&part), "{part} missing from {evidence}");
+    }
+
+    // The substitute-notice answer still counts them, now as covered.
+    let notice = substitute(&app, &t, &id).await;
+    assert_eq!(notice["covered"], 4, "{notice:#}");
+    assert_eq!(notice["no_contact"], 4);
+    assert_eq!(regime(&notice, "appi")["people_covered"], 4);
+    let done: Vec<(String, Value, bool)> = kinds(regime(&notice, "appi"));
+    assert!(done.iter().all(|(_, _, done)| *done), "{done:?}");
+
+    let covers: i64 = app
+        .db
+        .read_blocking(|conn| {
+            use breachline::db::schema::audit_log as a;
+            use diesel::prelude::*;
+            Ok(a::table
+                .filter(a::action.eq("bulletin.cover"))
+                .count()
+                .get_result(conn)?)
+        })
+        .unwrap();
+    assert_eq!(covers, 1, "the coverage is audited");
+}
+
+#[tokio::test]
+async fn a_dispatch_completing_after_publication_is_covered_then() {
+    let app = spawn_app().await;
+    let t = app.tenant("cybozu");
+    let smtp = SmtpPeer::start(SmtpState {
+        reject: std::collections::HashMap::from([("yui@example.jp".to_owned(), 550)]),
+        ..SmtpState::default()
+    })
+    .await;
+    let (id, b) = published_for(&app, &t, &TEN).await;
+    // Published before any dispatch: nobody was told yet, so the duty stays open.
+    let appi = subjects_obligation(&obligations(&app, &t, &id).await, "appi").clone();
+    assert_eq!(appi["status"], "open", "{appi:#}");
+    assert!(
+        appi["status_note"]
+            .as_str()
+            .unwrap()
+            .contains("neither sent a notice nor covered"),
+        "{appi:#}"
+    );
+
+    // The dispatch completes; its unreachable people (four without contact, and
+    // yui whose only channel bounced) are covered by the live bulletin.
+    let d = dispatched(&app, &t, &id, &smtp).await;
+    let lines = ledger(&app, &t, &id, &d).await;
+    let covered: Vec<&str> = lines
+        .iter()
+        .filter(|(_, state, by)| state == "covered" && *by == format!("bulletin {b} v1"))
+        .map(|(who, _, _)| who.as_str())
+        .collect();
+    assert_eq!(covered.len(), 5, "{lines:?}");
+    assert!(covered.contains(&"t-05"), "{lines:?}");
+    let appi = subjects_obligation(&obligations(&app, &t, &id).await, "appi").clone();
+    assert_eq!(appi["status"], "met", "{appi:#}");
+    assert!(
+        appi["evidence"]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("bulletin {b} v1"))
+    );
+    let notice = substitute(&app, &t, &id).await;
+    assert_eq!(
+        (
+            notice["no_contact"].as_u64(),
+            notice["channels_failed"].as_u64(),
+            notice["covered"].as_u64()
+        ),
+        (Some(4), Some(1), Some(5)),
+        "covered people still count as unreachable: {notice:#}"
+    );
+    assert_eq!(regime(&notice, "appi")["people_covered"], 5);
 }

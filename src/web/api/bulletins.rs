@@ -13,7 +13,7 @@ use crate::db::{Db, DbConnection};
 use crate::domain::{FieldError, Reader, RequirementKind, format_instant};
 use crate::error::{AppError, AppResult};
 use crate::store::bulletins::{self, BulletinRow, Publication, VersionRow};
-use crate::store::tenants;
+use crate::store::{coverage, tenants};
 use crate::web::auth::Principal;
 
 pub fn config(cfg: &mut web::ServiceConfig) {
@@ -253,6 +253,13 @@ async fn approve_bulletin(
                 details: json!({ "incident": incident_id, "version": version.version, "sha256": version.sha256,
                     "author": version.author, "posting_until": row.posting_until.map(format_instant) }),
             })?;
+            let coverage = coverage::apply_bulletin(conn, &row)?;
+            audit::append(conn, &who.tenant_id, AuditEvent {
+                actor: who.actor(),
+                action: "bulletin.cover",
+                target: format!("bulletin:{bulletin_id}"),
+                details: json!({ "incident": incident_id, "coverage": &coverage }),
+            })?;
             Ok(json!({
                 "id": row.id,
                 "status": row.status()?,
@@ -261,6 +268,7 @@ async fn approve_bulletin(
                 "published_at": version.published_at.map(format_instant),
                 "posting_until": row.posting_until.map(format_instant),
                 "url": public_url(&service, &slug, &row.id),
+                "coverage": coverage,
             }))
         })
         .await?;
