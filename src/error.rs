@@ -58,6 +58,14 @@ pub enum AppError {
     /// The body is larger than allowed.
     #[error("request body exceeds the limit of {0} bytes")]
     PayloadTooLarge(usize),
+    /// Too many requests from this client (or about this subject) for now.
+    #[error("{detail}")]
+    TooManyRequests {
+        /// What was limited.
+        detail: String,
+        /// Seconds until a request may succeed (sent as `Retry-After`).
+        retry_after: u64,
+    },
     /// The body has the wrong media type.
     #[error("Content-Type must be {0}")]
     UnsupportedMediaType(String),
@@ -91,6 +99,7 @@ impl AppError {
             AppError::MethodNotAllowed { .. } => "method-not-allowed",
             AppError::Conflict(_) | AppError::Blocked { .. } => "conflict",
             AppError::PayloadTooLarge(_) => "payload-too-large",
+            AppError::TooManyRequests { .. } => "too-many-requests",
             AppError::UnsupportedMediaType(_) => "unsupported-media-type",
             AppError::Unexpected(_) => "internal-error",
         }
@@ -107,6 +116,7 @@ impl AppError {
             AppError::MethodNotAllowed { .. } => "Method not allowed",
             AppError::Conflict(_) | AppError::Blocked { .. } => "Conflict with the current state",
             AppError::PayloadTooLarge(_) => "Request body too large",
+            AppError::TooManyRequests { .. } => "Too many requests",
             AppError::UnsupportedMediaType(_) => "Unsupported media type",
             AppError::Unexpected(_) => "Internal error",
         }
@@ -152,6 +162,7 @@ impl ResponseError for AppError {
             AppError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             AppError::Conflict(_) | AppError::Blocked { .. } => StatusCode::CONFLICT,
             AppError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             AppError::Unexpected(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -189,6 +200,9 @@ impl ResponseError for AppError {
             AppError::TokenRefused(_) => {
                 response
                     .insert_header((header::WWW_AUTHENTICATE, r#"Bearer error="invalid_token""#));
+            }
+            AppError::TooManyRequests { retry_after, .. } => {
+                response.insert_header((header::RETRY_AFTER, retry_after.to_string()));
             }
             _ => {}
         }

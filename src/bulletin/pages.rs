@@ -19,7 +19,9 @@ use crate::notices::locale::best_match;
 struct BulletinFiles;
 
 /// HTML templates (escaped) and the partials they share (`items`, `style`).
-const HTML: [&str; 6] = ["page", "list", "banner", "press", "items", "style"];
+const HTML: [&str; 7] = [
+    "page", "list", "banner", "press", "items", "style", "inquiry",
+];
 
 /// The words of the pages in one language.
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -50,6 +52,11 @@ pub struct Labels {
     banner: String,
     read: String,
     press: String,
+    inquiry_form: String,
+    inquiry_contact: String,
+    inquiry_submit: String,
+    inquiry_received: String,
+    inquiry_back: String,
 }
 
 impl Labels {
@@ -66,6 +73,11 @@ impl Labels {
     /// "This notice was withdrawn on".
     pub fn withdrawn(&self) -> &str {
         &self.withdrawn
+    }
+
+    /// The inquiry desk's one answer ("if your details are in our records, …").
+    pub fn inquiry_received(&self) -> &str {
+        &self.inquiry_received
     }
 }
 
@@ -244,6 +256,23 @@ pub struct BulletinView<'a> {
     pub list_url: String,
     /// The tenant's feed.
     pub feed_url: String,
+    /// Where the "am I affected?" form posts (empty once withdrawn: no form).
+    pub inquiry_url: String,
+}
+
+/// The inquiry desk's answer page: the same for every inquiry.
+#[derive(Debug, Clone, Serialize)]
+pub struct InquiryView<'a> {
+    /// The language shown.
+    pub lang: String,
+    /// The organisation.
+    pub tenant: String,
+    /// Words.
+    pub labels: &'a Labels,
+    /// The bulletin's title in that language.
+    pub title: String,
+    /// The bulletin's page.
+    pub url: String,
 }
 
 /// One line of the list, or one banner link.

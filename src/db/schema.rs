@@ -362,6 +362,7 @@ diesel::table! {
         inquiries_matched -> BigInt,
         created_by -> Text,
         created_at -> Timestamp,
+        inquiry_key -> Nullable<Text>,
     }
 }
 
@@ -392,7 +393,23 @@ diesel::table! {
     }
 }
 
-diesel::allow_tables_to_appear_in_same_query!(bulletins, bulletin_versions, bulletin_checklist);
+diesel::table! {
+    bulletin_inquiries (id) {
+        id -> Text,
+        tenant_id -> Text,
+        bulletin_id -> Text,
+        contact_hash -> Text,
+        client_hash -> Text,
+        at -> Timestamp,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(
+    bulletins,
+    bulletin_versions,
+    bulletin_checklist,
+    bulletin_inquiries
+);
 diesel::allow_tables_to_appear_in_same_query!(affected_subjects, dispatch_recipients);
 
 diesel::table! {

@@ -72,7 +72,7 @@ mod task;
 mod time;
 mod validation;
 
-pub use bulletin::{BulletinStatus, RequirementKind, VersionKind};
+pub use bulletin::{BulletinStatus, InquiryContact, RequirementKind, VersionKind};
 pub use channel::Channel;
 pub use delivery::{
     AttemptResult, Audience, DispatchStatus, MessageRef, OutboxStatus, Receipt, ReceiptStatus,

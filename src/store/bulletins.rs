@@ -58,6 +58,8 @@ pub struct BulletinRow {
     pub created_by: String,
     /// When.
     pub created_at: NaiveDateTime,
+    /// Key of the inquiry desk's hashes (set at the first inquiry; never shown).
+    pub inquiry_key: Option<String>,
 }
 
 impl BulletinRow {

@@ -19,6 +19,7 @@ pub mod coverage;
 pub mod delivery;
 pub mod dispatches;
 pub mod incidents;
+pub mod inquiries;
 pub mod notice_contents;
 pub mod obligations;
 pub mod outbox;

@@ -1,6 +1,7 @@
 //! Public bulletin pages, no login: the tenant's list (`/b/{slug}`), a bulletin in
-//! the visitor's language (`/b/{slug}/{id}`), the Atom feed (`/b/{slug}/feed.atom`)
-//! and the home-page banner (`/b/{slug}/banner.html`, `.json`). Drafts and other
+//! the visitor's language (`/b/{slug}/{id}`), the Atom feed (`/b/{slug}/feed.atom`),
+//! the home-page banner (`/b/{slug}/banner.html`, `.json`) and the inquiry desk
+//! (`POST /b/{slug}/{id}/inquiries`, always the same 202 answer). Drafts and other
 //! tenants' bulletins are not found; a withdrawn bulletin says so and when. Every
 //! response carries an ETag (304 on `If-None-Match`), cache headers and a CSP.
 
@@ -10,17 +11,19 @@ use serde::Deserialize;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
+use crate::audit::{self, AuditEvent};
 use crate::bulletin::content::{BulletinContent, BulletinText};
 use crate::bulletin::feed::{self, FeedEntry, FeedInput};
 use crate::bulletin::pages::{
-    BulletinView, LanguageLink, ListItem, ListView, Pages, Shown, VersionLine, Withdrawal,
-    negotiate,
+    BulletinView, InquiryView, LanguageLink, ListItem, ListView, Pages, Shown, VersionLine,
+    Withdrawal, negotiate,
 };
 use crate::compose::NoticeService;
 use crate::db::{Db, DbConnection};
-use crate::domain::{BulletinStatus, VersionKind};
+use crate::domain::{BulletinStatus, InquiryContact, VersionKind, now_micros};
 use crate::error::{AppError, AppResult};
 use crate::store::bulletins::{self, BulletinRow, VersionRow};
+use crate::store::inquiries::{self, InquiryOutcome};
 use crate::store::tenants::{self, TenantRow};
 
 /// Registers the public bulletin routes (fixed names before `{id}`).
@@ -29,7 +32,8 @@ pub fn config(cfg: &mut web::ServiceConfig) {
         .route("/b/{slug}/feed.atom", web::get().to(atom_feed))
         .route("/b/{slug}/banner.html", web::get().to(banner_html))
         .route("/b/{slug}/banner.json", web::get().to(banner_json))
-        .route("/b/{slug}/{id}", web::get().to(bulletin_page));
+        .route("/b/{slug}/{id}", web::get().to(bulletin_page))
+        .route("/b/{slug}/{id}/inquiries", web::post().to(inquire));
 }
 
 /// Pages may be cached briefly by browsers and proxies; an update shows within a minute.
@@ -143,6 +147,10 @@ impl Urls {
     fn feed(&self) -> String {
         format!("{}/feed.atom", self.base)
     }
+
+    fn inquiries(&self, id: &str, lang: &str) -> String {
+        format!("{}/{id}/inquiries?lang={lang}", self.base)
+    }
 }
 
 /// A bulletin as the public sees it: its row, public versions and shown content.
@@ -246,6 +254,11 @@ fn view<'a>(
         url: urls.bulletin(&row.id, lang),
         list_url: urls.base.clone(),
         feed_url: urls.feed(),
+        inquiry_url: if row.status()? == BulletinStatus::Published {
+            urls.inquiries(&row.id, lang)
+        } else {
+            String::new()
+        },
     })
 }
 
@@ -592,4 +605,136 @@ pub fn press_statements(
         ));
     }
     Ok(serde_json::Value::Object(out))
+}
+
+/// Largest inquiry body read (a contact is at most 254 characters).
+const INQUIRY_BODY_MAX: usize = 4_096;
+
+/// The `contact` field of an inquiry: a form post or JSON.
+fn inquiry_contact(req: &HttpRequest, body: &[u8]) -> AppResult<InquiryContact> {
+    if body.len() > INQUIRY_BODY_MAX {
+        return Err(AppError::PayloadTooLarge(INQUIRY_BODY_MAX));
+    }
+    let media = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    let raw: Option<String> = match media.as_str() {
+        "application/x-www-form-urlencoded" => {
+            serde_urlencoded::from_bytes::<Vec<(String, String)>>(body)
+                .map_err(|e| AppError::Malformed(format!("form: {e}")))?
+                .into_iter()
+                .find(|(k, _)| k == "contact")
+                .map(|(_, v)| v)
+        }
+        "application/json" => {
+            let value: serde_json::Value = serde_json::from_slice(body)
+                .map_err(|e| AppError::Malformed(format!("JSON: {e}")))?;
+            match value.get("contact") {
+                None | Some(serde_json::Value::Null) => None,
+                Some(serde_json::Value::String(s)) => Some(s.clone()),
+                Some(_) => return Err(AppError::field("contact", "must be a string")),
+            }
+        }
+        _ => {
+            return Err(AppError::UnsupportedMediaType(
+                "application/x-www-form-urlencoded or application/json".into(),
+            ));
+        }
+    };
+    InquiryContact::parse(raw.as_deref().unwrap_or("")).map_err(|r| AppError::field("contact", r))
+}
+
+/// "Am I affected?": answers 202 with the same page (or JSON) whatever the contact,
+/// so the answer never says who is affected; an affected person's notice goes to
+/// their contact through the outbox. Throttled per client and per contact (429).
+async fn inquire(
+    req: HttpRequest,
+    db: web::Data<Db>,
+    service: web::Data<NoticeService>,
+    path: web::Path<(String, String)>,
+    query: web::Query<LangQuery>,
+    body: web::Bytes,
+) -> AppResult<HttpResponse> {
+    let (slug, id) = path.into_inner();
+    let contact = inquiry_contact(&req, &body)?;
+    let json_wanted = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    let client = req
+        .peer_addr()
+        .map(|a| a.ip().to_string())
+        .unwrap_or_default();
+    let wanted = Wanted::of(&req, query.into_inner());
+    let (html, message, lang) = db
+        .write(move |conn| {
+            let tenant = tenants::require_by_slug(conn, &slug)?;
+            let row = bulletins::public_get(conn, &tenant.id, &id)?;
+            let outcome = inquiries::receive(conn, &row, &contact, &client, now_micros())?;
+            match outcome {
+                InquiryOutcome::Throttled { retry_after } => {
+                    return Err(AppError::TooManyRequests {
+                        detail: "too many inquiries; please try again later".into(),
+                        retry_after,
+                    });
+                }
+                InquiryOutcome::Received {
+                    queued: Some((outbox_id, dispatch_id)),
+                    ..
+                } => {
+                    audit::append(conn, &tenant.id, AuditEvent {
+                        actor: "inquiry desk".into(),
+                        action: "bulletin.inquiry",
+                        target: format!("bulletin:{}", row.id),
+                        details: json!({ "incident": row.incident_id, "dispatch": dispatch_id, "outbox": outbox_id }),
+                    })?;
+                }
+                InquiryOutcome::Received { .. } => {}
+            }
+            let public = load_public(conn, &tenant, row)?;
+            let lang = wanted.choose(
+                &tenant,
+                &available(&public.content),
+                &public.content.default_locale,
+            );
+            let title = public
+                .content
+                .locales
+                .get(&lang)
+                .map(|t| t.title.clone())
+                .unwrap_or_default();
+            let pages = pages()?;
+            let labels = pages.labels(&lang).map_err(rendered)?;
+            let urls = Urls::new(&service, &tenant.slug);
+            let view = InquiryView {
+                lang: lang.clone(),
+                tenant: tenant.name.clone(),
+                labels,
+                title,
+                url: urls.bulletin(&public.row.id, &lang),
+            };
+            let html = pages.html("inquiry", &view).map_err(rendered)?;
+            Ok((html, labels.inquiry_received().to_owned(), lang))
+        })
+        .await?;
+    let mut response = HttpResponse::Accepted();
+    response
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .insert_header((header::CONTENT_SECURITY_POLICY, CSP))
+        .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .insert_header((header::REFERRER_POLICY, "no-referrer"))
+        .insert_header((header::CONTENT_LANGUAGE, lang));
+    Ok(if json_wanted {
+        response.json(json!({ "status": "received", "message": message }))
+    } else {
+        response.content_type("text/html; charset=utf-8").body(html)
+    })
 }

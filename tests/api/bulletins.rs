@@ -5,7 +5,7 @@
 
 use serde_json::{Value, json};
 
-use crate::channels::{SmtpPeer, SmtpState};
+use crate::channels::{SmtpPeer, SmtpState, header};
 use crate::dispatch::{approved_dispatch, drain, put, worker};
 use crate::helpers::{TestApp, TestTenant, spawn_app};
 use crate::subjects::import_csv;
@@ -927,4 +927,152 @@ async fn a_dispatch_completing_after_publication_is_covered_then() {
         "covered people still count as unreachable: {notice:#}"
     );
     assert_eq!(regime(&notice, "appi")["people_covered"], 5);
+}
+
+/// Posts an inquiry as a form; returns (status, body, Retry-After).
+async fn inquire(app: &TestApp, path: &str, contact: &str) -> (u16, String, Option<String>) {
+    let resp = app
+        .client
+        .post(app.url(path))
+        .form(&[("contact", contact)])
+        .send()
+        .await
+        .unwrap();
+    let status = resp.status().as_u16();
+    let retry = resp
+        .headers()
+        .get("retry-after")
+        .map(|v| v.to_str().unwrap().to_owned());
+    (status, resp.text().await.unwrap(), retry)
+}
+
+#[tokio::test]
+async fn the_inquiry_desk_never_tells_who_is_affected_and_sends_one_notice() {
+    let app = spawn_app().await;
+    let t = app.tenant("renji");
+    let smtp = SmtpPeer::start(SmtpState::default()).await;
+    let (id, b) = published(&app, &t).await;
+    dispatched(&app, &t, &id, &smtp).await;
+    let sent_before = smtp.received().len();
+    let path = format!("/b/renji/{b}/inquiries");
+
+    // The page offers the form.
+    let page = public(&app, &format!("/b/renji/{b}?lang=en"), &[])
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains(&format!("{b}/inquiries")) && page.contains("name=\"contact\""),
+        "{page}"
+    );
+
+    // The same answer for an affected person, someone unknown, and the affected person again.
+    let (s1, affected, _) = inquire(&app, &path, "aiko@example.jp").await;
+    let (s2, unknown, _) = inquire(&app, &path, "nobody@example.org").await;
+    let (s3, again, _) = inquire(&app, &path, "AIKO@example.jp").await;
+    assert_eq!((s1, s2, s3), (202, 202, 202));
+    assert_eq!(affected, unknown);
+    assert_eq!(affected, again);
+    assert!(
+        affected.contains("If your details are in our records"),
+        "{affected}"
+    );
+
+    // JSON too, same answer (aiko was already written to today: nothing more goes out).
+    let (status, json_answer) = app
+        .post("", &path, &json!({"contact": "aiko@example.jp"}))
+        .await;
+    assert_eq!(status, 202, "{json_answer}");
+    let (status, json_unknown) = app
+        .post("", &path, &json!({"contact": "+81 90 0000 0000"}))
+        .await;
+    assert_eq!((status, &json_answer), (202, &json_unknown));
+
+    // Exactly one notice went out, to the affected person's own address, through the outbox.
+    let url = smtp.url("");
+    drain(&worker(&app, &[("BREACHLINE_SMTP_URL", &url)])).await;
+    let new: Vec<_> = smtp.received().into_iter().skip(sent_before).collect();
+    let to: Vec<String> = new.iter().flat_map(|m| m.rcpt_to.clone()).collect();
+    assert_eq!(
+        to,
+        ["aiko@example.jp"],
+        "one notice, none to unknown contacts"
+    );
+    assert!(
+        header(&new[0].data, "Message-ID")
+            .unwrap()
+            .ends_with("@breachline>")
+    );
+
+    // Timing says no more than the answer (same work on both paths).
+    let mut times = [Vec::new(), Vec::new()];
+    for round in 0..4 {
+        for (i, contact) in ["emma@example.com", &format!("x{round}@example.org")]
+            .iter()
+            .enumerate()
+        {
+            let started = std::time::Instant::now();
+            let (status, _, _) = inquire(&app, &path, contact).await;
+            assert_eq!(status, 202);
+            times[i].push(started.elapsed().as_secs_f64());
+        }
+    }
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let (a, u) = (median(&mut times[0]), median(&mut times[1]));
+    assert!((a - u).abs() < 0.25, "affected {a:.3}s vs unknown {u:.3}s");
+
+    // Throttled per contact: the fifth inquiry about aiko today is the last.
+    for _ in 0..2 {
+        let (status, _, _) = inquire(&app, &path, "aiko@example.jp").await;
+        assert_eq!(status, 202);
+    }
+    let (status, problem, retry) = inquire(&app, &path, "aiko@example.jp").await;
+    assert_eq!(status, 429, "{problem}");
+    assert!(retry.unwrap().parse::<u64>().unwrap() > 0);
+    let problem: Value = serde_json::from_str(&problem).unwrap();
+    assert_eq!(problem["status"], 429);
+
+    // Invalid contacts are told so; drafts and other tenants' bulletins have no desk.
+    let (status, problem) = app
+        .post("", &path, &json!({"contact": "not a contact"}))
+        .await;
+    assert_eq!(status, 422);
+    assert_eq!(crate::helpers::rejected_fields(&problem), ["contact"]);
+    let (_, draft) = create(&app, &t, &id, &bulletin("Another notice.")).await;
+    let draft_path = format!("/b/renji/{}/inquiries", draft["id"].as_str().unwrap());
+    assert_eq!(inquire(&app, &draft_path, "aiko@example.jp").await.0, 404);
+    app.tenant("other");
+    assert_eq!(
+        inquire(&app, &format!("/b/other/{b}/inquiries"), "aiko@example.jp")
+            .await
+            .0,
+        404
+    );
+
+    // Counted for the report, never stored in clear.
+    let (_, one) = app
+        .get(&t.viewer, &format!("/api/v1/incidents/{id}/bulletins/{b}"))
+        .await;
+    assert_eq!(one["inquiries"], 15, "{one:#}");
+    let stored: Vec<String> = app
+        .db
+        .read_blocking(|conn| {
+            use breachline::db::schema::bulletin_inquiries as q;
+            use diesel::prelude::*;
+            Ok(q::table.select(q::contact_hash).load::<String>(conn)?)
+        })
+        .unwrap();
+    assert_eq!(stored.len(), 15);
+    assert!(stored.iter().all(|h| h.len() == 64 && !h.contains('@')));
+
+    // Per client: 30 an hour.
+    let mut last = 0;
+    for n in 0..20 {
+        last = inquire(&app, &path, &format!("c{n}@example.org")).await.0;
+    }
+    assert_eq!(last, 429, "the client's limit");
 }
