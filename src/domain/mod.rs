@@ -94,7 +94,7 @@ pub use send_window::SendWindow;
 pub use spreadsheet::spreadsheet_safe;
 pub use subject::{
     Subject, SubjectField, SubjectParser, categories_of_mask, category_mask, decode_systems,
-    encode_systems, external_id,
+    encode_systems, external_id, is_email,
 };
 pub use task::{Clock, DueBasis, TaskKind, TaskState};
 pub use time::{format_instant, now_micros, parse_instant};

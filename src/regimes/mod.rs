@@ -179,6 +179,17 @@ pub fn people_of(
     }))
 }
 
+/// The civil time zone of a tenant's home: that of the first regime whose territory
+/// holds its first establishment (`None` when no regime covers it).
+pub fn home_zone(establishments: &[crate::domain::Jurisdiction]) -> Option<chrono_tz::Tz> {
+    let home = establishments.first()?;
+    let regimes = model::regimes().ok()?;
+    regimes
+        .iter()
+        .find(|r| r.territory.contains(home))
+        .map(|r| r.time_zone)
+}
+
 /// Every regime's substitute-notice rule, in file order.
 pub fn substitute_policies() -> Result<Vec<SubstitutePolicy<'static>>, RegimeDataError> {
     let regimes = model::regimes().map_err(RegimeDataError)?;

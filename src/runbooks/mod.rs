@@ -14,6 +14,7 @@ mod conditions;
 mod due;
 pub mod files;
 mod parse;
+pub mod remind;
 mod set;
 #[cfg(test)]
 mod tests;

@@ -176,7 +176,10 @@ pub fn evaluation_input(
     let facts = incident.facts()?;
     let mut profile: Value = from_json_text(&tenant.profile)?;
     if let Some(map) = profile.as_object_mut() {
-        map.remove("notices");
+        // Settings of the notices and of the team's reminders are not the law's input.
+        for key in ["notices", "team", "reminders"] {
+            map.remove(key);
+        }
         map.insert(
             "establishments".into(),
             from_json_text(&tenant.establishments)?,

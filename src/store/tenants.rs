@@ -65,9 +65,21 @@ impl TenantRow {
             establishments: from_json_text(&self.establishments)?,
             default_locale: self.default_locale.clone(),
             created_at: format_instant(self.created_at),
-            profile: from_json_text(&self.profile)?,
+            profile: redacted(from_json_text(&self.profile)?),
         })
     }
+}
+
+fn to_value<T: serde::Serialize>(v: &T) -> AppResult<serde_json::Value> {
+    serde_json::to_value(v).map_err(|e| AppError::Unexpected(e.into()))
+}
+
+/// The profile as shown (API, audit log): the team webhook's secret is not.
+fn redacted(mut profile: serde_json::Value) -> serde_json::Value {
+    if let Some(secret) = profile.pointer_mut("/team/webhook/secret") {
+        *secret = serde_json::Value::String("(set)".into());
+    }
+    profile
 }
 
 /// Input for a new tenant, validated by [`NewTenant::validate`].
@@ -204,7 +216,8 @@ pub fn notice_settings(row: &TenantRow) -> AppResult<NoticeSettings> {
     }
 }
 
-/// Validates and stores a profile `{establishments?, commitments?, closures?, notices?}`
+/// Validates and stores a profile `{establishments?, commitments?, closures?, notices?,
+/// public_announcement?, team?, reminders?}`
 /// (absent establishments are kept), then recomputes the obligations (and runbook
 /// tasks) of the tenant's incidents that are not closed and lets held messages meet
 /// the new send window.
@@ -215,16 +228,36 @@ pub fn update_profile(
     mut profile: serde_json::Map<String, serde_json::Value>,
 ) -> AppResult<Tenant> {
     let notices = profile.remove("notices");
+    let team_given = profile.remove("team").filter(|v| !v.is_null());
+    let reminders_given = profile.remove("reminders").filter(|v| !v.is_null());
     let mut errors = Vec::new();
+    let team = crate::runbooks::remind::parse_team(
+        team_given.as_ref().unwrap_or(&serde_json::Value::Null),
+    )
+    .map_err(|mut e| errors.append(&mut e))
+    .ok();
+    let reminders = crate::runbooks::remind::parse_reminders(
+        reminders_given.as_ref().unwrap_or(&serde_json::Value::Null),
+    )
+    .map_err(|mut e| errors.append(&mut e))
+    .ok();
     let parsed = regimes::parse_tenant_profile(&serde_json::Value::Object(profile.clone()))
         .map_err(|mut e| errors.append(&mut e))
         .ok();
     let settings = NoticeSettings::parse(notices.as_ref().unwrap_or(&serde_json::Value::Null))
         .map_err(|mut e| errors.append(&mut e))
         .ok();
-    let (Some(parsed), Some(settings), true) = (parsed, settings, errors.is_empty()) else {
+    let (Some(parsed), Some(settings), Some(team), Some(reminders), true) =
+        (parsed, settings, team, reminders, errors.is_empty())
+    else {
         return Err(AppError::Validation(errors));
     };
+    if team_given.is_some() {
+        profile.insert("team".into(), to_value(&team)?);
+    }
+    if reminders_given.is_some() {
+        profile.insert("reminders".into(), to_value(&reminders)?);
+    }
     profile.insert(
         "notices".into(),
         serde_json::to_value(&settings).map_err(|e| AppError::Unexpected(e.into()))?,
