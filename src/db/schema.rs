@@ -568,3 +568,25 @@ diesel::table! {
         last_viewed_at -> Nullable<Timestamp>,
     }
 }
+
+diesel::table! {
+    team_messages (id) {
+        id -> Text,
+        tenant_id -> Text,
+        reminder_id -> Text,
+        channel -> Text,
+        address -> Text,
+        subject -> Text,
+        body -> Text,
+        status -> Text,
+        run_at -> Timestamp,
+        locked_at -> Nullable<Timestamp>,
+        locked_by -> Nullable<Text>,
+        attempts -> Integer,
+        last_error -> Nullable<Text>,
+        sent_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(reminders, team_messages);

@@ -4,8 +4,9 @@
 //! the retry and relay policy ([`policy`]), relay circuit breakers ([`relay`]),
 //! per-provider rate limits ([`rate`]), delivery-receipt verification
 //! ([`receipts`]), their settings ([`settings`]), and dispatch progress
-//! ([`progress`]). Every state change is a `store::delivery` or `store::outbox`
-//! function. See `docs/channels.md`.
+//! ([`progress`]), and the team's reminders and digest ([`reminders`], run in the
+//! worker's upkeep). Every state change is a `store::delivery`, `store::outbox` or
+//! `store::reminders` function. See `docs/channels.md` and `docs/runbooks.md`.
 
 pub mod channels;
 pub mod policy;
@@ -13,5 +14,6 @@ pub mod progress;
 pub mod rate;
 pub mod receipts;
 pub mod relay;
+pub mod reminders;
 pub mod settings;
 pub mod worker;

@@ -9,7 +9,9 @@
 //!   one transaction; a send's slot is freed only when its result is committed, so
 //!   a crash re-sends at most `concurrency` messages (with the same `Message-ID`);
 //! - **upkeep** renews the leases of rows still held, takes back any worker's
-//!   expired leases, and fails sent messages whose delivery receipt is overdue.
+//!   expired leases, and fails sent messages whose delivery receipt is overdue; at
+//!   most every [`REMIND_EVERY`] it also runs the reminder scheduler
+//!   ([`super::reminders`]) at the worker's clock and sends the team's messages.
 //!
 //! Stopping is bounded: no more claims, untried rows go back to the queue at once,
 //! sends in flight get the grace period, then their rows go back too.
@@ -26,6 +28,7 @@ use super::channels::{Adapters, Outcome, Outgoing, Sender};
 use super::policy::{RetryPolicy, SendReport, dispose};
 use super::rate::RateLimits;
 use super::relay::{Admission, RelayChange, RelayHealth};
+use super::reminders::{self, Clock, system_clock};
 use super::settings::ChannelSettings;
 use crate::compose::NoticeService;
 use crate::compose::dispatch::DispatchMessages;
@@ -81,7 +84,12 @@ pub struct Worker {
     options: WorkerOptions,
     /// Rows claimed and not yet recorded (their leases are renewed).
     held: Mutex<HashSet<String>>,
+    /// The instant reminders are judged at.
+    clock: Clock,
 }
+
+/// How often the upkeep looks for reminders that are due.
+pub const REMIND_EVERY: Duration = Duration::from_secs(30);
 
 /// One claimed row, composed.
 struct Job {
@@ -130,7 +138,14 @@ impl Worker {
             channels,
             options,
             held: Mutex::new(HashSet::new()),
+            clock: system_clock(),
         }
+    }
+
+    /// The same worker judging reminders at `clock` (tests set the time).
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
     }
 
     /// Works until `stop` turns true, then stops within the grace period.
@@ -501,12 +516,12 @@ impl Worker {
         (results, untried)
     }
 
-    /// One round without the pipeline, for tests, benchmarks and tools: upkeep,
-    /// then one claimed batch composed, sent and recorded with the same steps as
+    /// One round without the pipeline, for tests, benchmarks and tools: upkeep and
+    /// reminders, then one claimed batch composed, sent and recorded with the same steps as
     /// [`Worker::run`]; returns how many rows it handled (receipts expired included).
     pub async fn run_once(&self) -> AppResult<usize> {
         use futures_util::StreamExt;
-        let expired = self.upkeep_once().await?;
+        let expired = self.upkeep_once().await? + self.remind_once().await?;
         let claimed = self.claim().await?;
         let handled = claimed.len();
         let jobs = self.compose(claimed).await;
@@ -530,6 +545,7 @@ impl Worker {
     /// third of a lease, until `stop`.
     async fn upkeep(self: Arc<Self>, mut stop: watch::Receiver<bool>) {
         let every = (self.options.lease / 3).max(Duration::from_millis(200));
+        let mut reminded: Option<std::time::Instant> = None;
         loop {
             tokio::select! {
                 _ = tokio::time::sleep(every) => {}
@@ -538,7 +554,31 @@ impl Worker {
             if let Err(e) = self.upkeep_once().await {
                 tracing::error!(error = %e, "dispatch worker upkeep failed");
             }
+            if reminded.is_none_or(|at| at.elapsed() >= REMIND_EVERY) {
+                reminded = Some(std::time::Instant::now());
+                if let Err(e) = self.remind_once().await {
+                    tracing::error!(error = %e, "reminders failed");
+                }
+            }
         }
+    }
+
+    /// One round of reminders at the worker's clock: claims the reminders due and
+    /// queues their messages, then sends the team's queued messages; returns how
+    /// many reminders were claimed plus how many messages were tried.
+    pub async fn remind_once(&self) -> AppResult<usize> {
+        let now = (self.clock)();
+        let claimed = reminders::schedule(&self.db, now, &self.service.public_url).await?;
+        let sent = reminders::send_team_messages(
+            &self.db,
+            &self.adapters,
+            &self.rates,
+            &self.options.name,
+            now,
+            self.options.batch,
+        )
+        .await?;
+        Ok(claimed + sent)
     }
 
     /// One round of upkeep; returns how many receipts it expired.

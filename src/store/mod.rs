@@ -26,6 +26,7 @@ pub mod outbox;
 pub mod overview;
 pub mod plans;
 pub mod relays;
+pub mod reminders;
 pub mod reports;
 pub mod sql;
 pub mod subjects;

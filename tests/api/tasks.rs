@@ -613,3 +613,341 @@ fn runbooks_check_names_each_problem_with_file_and_line() {
         "{out}"
     );
 }
+
+// ------------------------------------------------------------ reminders and digest
+
+mod reminders {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicI64, Ordering};
+
+    use breachline::dispatch::reminders::{Clock, signature};
+    use chrono::{DateTime, Duration, NaiveDateTime};
+    use serde_json::{Value, json};
+
+    use crate::channels::{HttpPeer, SmtpPeer, SmtpState, header};
+    use crate::dispatch::{put, worker};
+    use crate::helpers::{TestApp, TestTenant, spawn_app};
+
+    /// A clock the test moves (no real sleeps).
+    struct TestClock(Arc<AtomicI64>);
+
+    impl TestClock {
+        fn at(at: NaiveDateTime) -> Self {
+            let c = TestClock(Arc::new(AtomicI64::new(0)));
+            c.set(at);
+            c
+        }
+        fn set(&self, at: NaiveDateTime) {
+            self.0
+                .store(at.and_utc().timestamp_micros(), Ordering::SeqCst);
+        }
+        fn clock(&self) -> Clock {
+            let micros = self.0.clone();
+            Arc::new(move || {
+                DateTime::from_timestamp_micros(micros.load(Ordering::SeqCst))
+                    .unwrap()
+                    .naive_utc()
+            })
+        }
+    }
+
+    const TEAM: [&str; 2] = ["ir@jc-task.example", "lead@jc-task.example"];
+
+    /// A tenant with a team, an incident, and its earliest open obligation with a
+    /// deadline: (incident, "regime recipient phase", due_at).
+    async fn team_incident(
+        app: &TestApp,
+        t: &TestTenant,
+        team: Value,
+    ) -> (String, String, NaiveDateTime) {
+        assert_eq!(
+            put(
+                app,
+                &t.admin,
+                "/api/v1/tenant/profile",
+                &json!({"team": team})
+            )
+            .await,
+            200
+        );
+        let (status, incident) = app
+            .post(
+                &t.responder,
+                "/api/v1/incidents",
+                &json!({
+                    "title": "Account data copied", "discovered_at": "2027-03-01T00:00:00Z",
+                    "cause": "malicious", "data_categories": ["contact"], "risk": "high"
+                }),
+            )
+            .await;
+        assert_eq!(status, 201, "{incident}");
+        let id = incident["id"].as_str().unwrap().to_owned();
+        let (_, body) = app
+            .get(&t.viewer, &format!("/api/v1/incidents/{id}/obligations"))
+            .await;
+        let first = body["obligations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|o| o["status"] == "open" && o["due_at"].is_string())
+            .min_by_key(|o| o["due_at"].as_str().unwrap().to_owned())
+            .unwrap_or_else(|| panic!("no obligation with a deadline: {body:#}"))
+            .clone();
+        let what = format!(
+            "{} {} {}",
+            first["regime"].as_str().unwrap(),
+            first["recipient"].as_str().unwrap(),
+            first["phase"].as_str().unwrap()
+        );
+        let due = DateTime::parse_from_rfc3339(first["due_at"].as_str().unwrap())
+            .unwrap()
+            .naive_utc();
+        (id, what, due)
+    }
+
+    /// (recipient, subject) of the mail about `what`, sorted.
+    fn about(smtp: &SmtpPeer, what: &str) -> Vec<(String, String)> {
+        let mut out: Vec<(String, String)> = smtp
+            .received()
+            .iter()
+            .filter_map(|m| {
+                let subject = header(&m.data, "Subject")?;
+                subject
+                    .contains(what)
+                    .then(|| (m.rcpt_to.join(","), subject))
+            })
+            .collect();
+        out.sort();
+        out
+    }
+
+    /// Runs the worker's reminder round until nothing is left to claim or send.
+    async fn settle(w: &breachline::dispatch::worker::Worker) {
+        for _ in 0..100 {
+            if w.remind_once().await.unwrap() == 0 {
+                return;
+            }
+        }
+        panic!("reminders did not settle");
+    }
+
+    fn digests(smtp: &SmtpPeer) -> usize {
+        smtp.received()
+            .iter()
+            .filter(|m| header(&m.data, "Subject").is_some_and(|s| s.contains("Digest")))
+            .count()
+    }
+
+    #[tokio::test]
+    async fn reminders_24h_and_4h_reach_the_team_once_even_after_a_restart() {
+        let app = spawn_app().await;
+        let t = app.tenant("jc-task");
+        let smtp = SmtpPeer::start(SmtpState::default()).await;
+        let url = smtp.url("");
+        let env = [("BREACHLINE_SMTP_URL", url.as_str())];
+        let (_, what, due) = team_incident(&app, &t, json!({"emails": TEAM})).await;
+
+        // Nothing yet 25 hours before.
+        let clock = TestClock::at(due - Duration::hours(25));
+        let first = worker(&app, &env).with_clock(clock.clock());
+        settle(&first).await;
+        assert!(about(&smtp, &what).is_empty());
+
+        // 24 hours before: one e-mail to each address of the team, however often it runs.
+        clock.set(due - Duration::hours(24) + Duration::minutes(1));
+        for _ in 0..3 {
+            settle(&first).await;
+        }
+        let mail = about(&smtp, &what);
+        assert_eq!(mail.len(), 2, "{mail:?}");
+        assert_eq!(mail[0].0, TEAM[0]);
+        assert_eq!(mail[1].0, TEAM[1]);
+        assert!(
+            mail.iter().all(|(_, s)| s.contains("due in 23h59")),
+            "{mail:?}"
+        );
+        let digests_today = digests(&smtp);
+        assert!(digests_today <= 2, "one digest per address a day");
+
+        // A restarted worker does not send it again.
+        drop(first);
+        let second = worker(&app, &env).with_clock(clock.clock());
+        settle(&second).await;
+        assert_eq!(about(&smtp, &what).len(), 2);
+        assert_eq!(digests(&smtp), digests_today);
+
+        // 4 hours before: the second reminder, once.
+        clock.set(due - Duration::hours(4) + Duration::minutes(1));
+        settle(&second).await;
+        settle(&second).await;
+        let mail = about(&smtp, &what);
+        assert_eq!(mail.len(), 4, "{mail:?}");
+        assert_eq!(
+            mail.iter()
+                .filter(|(_, s)| s.contains("due in 3h59"))
+                .count(),
+            2
+        );
+        let ids: std::collections::BTreeSet<String> = smtp
+            .received()
+            .iter()
+            .map(|m| header(&m.data, "Message-ID").unwrap())
+            .collect();
+        assert_eq!(
+            ids.len(),
+            smtp.received().len(),
+            "each e-mail its own Message-ID"
+        );
+
+        // Overdue: once more, as overdue.
+        clock.set(due + Duration::hours(1));
+        settle(&second).await;
+        settle(&second).await;
+        let overdue: Vec<_> = about(&smtp, &what)
+            .into_iter()
+            .filter(|(_, s)| s.starts_with("[Breachline] Overdue:"))
+            .collect();
+        assert_eq!(overdue.len(), 2, "{overdue:?}");
+
+        // Audited.
+        let queued: i64 = app
+            .db
+            .read_blocking(|conn| {
+                use breachline::db::schema::audit_log as a;
+                use diesel::prelude::*;
+                Ok(a::table
+                    .filter(a::action.eq("reminder.queued"))
+                    .filter(a::target.like("obligation:%"))
+                    .count()
+                    .get_result(conn)?)
+            })
+            .unwrap();
+        assert!(queued >= 3, "{queued}");
+    }
+
+    #[tokio::test]
+    async fn two_workers_send_each_reminder_once() {
+        let app = spawn_app().await;
+        let t = app.tenant("jc-task");
+        let smtp = SmtpPeer::start(SmtpState::default()).await;
+        let url = smtp.url("");
+        let env = [("BREACHLINE_SMTP_URL", url.as_str())];
+        let (_, what, due) = team_incident(&app, &t, json!({"emails": TEAM})).await;
+        let clock = TestClock::at(due - Duration::hours(24) + Duration::minutes(1));
+        let (a, b) = (
+            worker(&app, &env).with_clock(clock.clock()),
+            worker(&app, &env).with_clock(clock.clock()),
+        );
+        for _ in 0..30 {
+            let (x, y) = tokio::join!(a.remind_once(), b.remind_once());
+            if x.unwrap() + y.unwrap() == 0 {
+                break;
+            }
+        }
+        assert_eq!(about(&smtp, &what).len(), 2, "one e-mail per address");
+        clock.set(due - Duration::hours(4) + Duration::minutes(1));
+        for _ in 0..30 {
+            let (x, y) = tokio::join!(a.remind_once(), b.remind_once());
+            if x.unwrap() + y.unwrap() == 0 {
+                break;
+            }
+        }
+        assert_eq!(about(&smtp, &what).len(), 4);
+        let ids: std::collections::BTreeSet<String> = smtp
+            .received()
+            .iter()
+            .map(|m| header(&m.data, "Message-ID").unwrap())
+            .collect();
+        assert_eq!(
+            ids.len(),
+            smtp.received().len(),
+            "no message was sent twice"
+        );
+        assert!(digests(&smtp) <= 4, "one digest per address and local day");
+    }
+
+    #[tokio::test]
+    async fn the_chat_webhook_gets_signed_json_and_the_digest_lists_what_is_due() {
+        let app = spawn_app().await;
+        let t = app.tenant("jc-task");
+        let hook = HttpPeer::start(200, json!({})).await;
+        let secret = "s3cret-for-the-chat-hook";
+        let (id, what, due) = team_incident(
+            &app,
+            &t,
+            json!({"webhook": {"url": format!("{}/hooks/ir", hook.base), "secret": secret}}),
+        )
+        .await;
+        // The secret is never shown back.
+        let (_, tenant) = app.get(&t.admin, "/api/v1/tenant").await;
+        assert_eq!(
+            tenant["tenant"]["profile"]["team"]["webhook"]["secret"],
+            "(set)"
+        );
+
+        let clock = TestClock::at(due - Duration::hours(4) + Duration::minutes(1));
+        let w = worker(&app, &[]).with_clock(clock.clock());
+        settle(&w).await;
+        let posts = hook.requests();
+        let reminder = posts
+            .iter()
+            .find(|r| {
+                let b = serde_json::from_slice::<Value>(&r.body).unwrap();
+                b["type"] == "reminder" && b["about"] == "obligation" && b["what"] == what.as_str()
+            })
+            .unwrap_or_else(|| panic!("no reminder posted"));
+        let body: Value = serde_json::from_slice(&reminder.body).unwrap();
+        assert_eq!(
+            body["threshold"], "4h",
+            "the 24h reminder is not sent late: {body}"
+        );
+        assert_eq!(body["incident_id"], id.as_str());
+        assert_eq!(body["what"], what.as_str());
+        let ts: i64 = reminder.headers["x-breachline-timestamp"].parse().unwrap();
+        assert_eq!(
+            reminder.headers["x-breachline-signature"],
+            signature(secret, ts, std::str::from_utf8(&reminder.body).unwrap()).unwrap()
+        );
+        let digest: Vec<Value> = posts
+            .iter()
+            .map(|r| serde_json::from_slice::<Value>(&r.body).unwrap())
+            .filter(|b| b["type"] == "digest")
+            .collect();
+        assert_eq!(digest.len(), 1, "{digest:?}");
+        assert!(
+            digest[0]["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|i| i["what"] == what.as_str()),
+            "{digest:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn team_settings_are_checked() {
+        let app = spawn_app().await;
+        let t = app.tenant("jc-task");
+        let resp = app
+            .client
+            .put(app.url("/api/v1/tenant/profile"))
+            .bearer_auth(&t.admin)
+            .json(&json!({"team": {"emails": ["not-an-address"]},
+                "reminders": {"before_hours": [0], "time_zone": "Mars/Base"}}))
+            .send()
+            .await
+            .unwrap();
+        let (status, problem) = crate::helpers::read(resp).await;
+        assert_eq!(status, 422, "{problem}");
+        let mut fields = crate::helpers::rejected_fields(&problem);
+        fields.sort();
+        assert_eq!(
+            fields,
+            [
+                "reminders.before_hours",
+                "reminders.time_zone",
+                "team.emails[0]"
+            ]
+        );
+    }
+}
