@@ -17,7 +17,7 @@ use super::channels::{Adapters, Outcome, Outgoing, Sender};
 use super::rate::RateLimits;
 use crate::audit::{self, AuditEvent};
 use crate::db::{Db, DbConnection};
-use crate::domain::{Channel, format_instant};
+use crate::domain::{Channel, ReminderAbout, TeamChannel, format_instant};
 use crate::error::AppResult;
 use crate::runbooks::remind::{self, Threshold};
 use crate::store::reminders::{self, ClaimedTeamMessage, ReminderKey, TeamSetup};
@@ -74,7 +74,7 @@ fn schedule_tenant(
         else {
             continue;
         };
-        if item.about == "task" && threshold != Threshold::Overdue {
+        if item.about == ReminderAbout::Task && threshold != Threshold::Overdue {
             continue; // tasks are reminded of when overdue; obligations before, too
         }
         let key = ReminderKey {
@@ -107,7 +107,7 @@ fn schedule_tenant(
         let key = ReminderKey {
             tenant_id,
             incident_id: None,
-            about: "digest",
+            about: ReminderAbout::Digest,
             about_id: tenant_id,
             threshold: Threshold::Digest,
             due_at: instant,
@@ -195,9 +195,10 @@ pub async fn send_team_messages(
         .await?;
     let tried = sends.len();
     for send in sends {
-        let result = match send.message.channel.as_str() {
-            "webhook" => post_webhook(&send).await,
-            _ => email(adapters, rates, &send).await,
+        let result = match send.message.channel.parse::<TeamChannel>() {
+            Ok(TeamChannel::Webhook) => post_webhook(&send).await,
+            Ok(TeamChannel::Email) => email(adapters, rates, &send).await,
+            Err(why) => Err(why),
         };
         if let Err(why) = &result {
             tracing::warn!(team_message = %send.message.id, error = %why, "team message not sent");

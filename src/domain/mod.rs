@@ -96,6 +96,8 @@ pub use subject::{
     Subject, SubjectField, SubjectParser, categories_of_mask, category_mask, decode_systems,
     encode_systems, external_id, is_email,
 };
-pub use task::{Clock, DueBasis, TaskKind, TaskState};
+pub use task::{
+    Clock, DueBasis, ReminderAbout, TaskKind, TaskState, TeamChannel, TeamMessageStatus,
+};
 pub use time::{format_instant, now_micros, parse_instant};
 pub use validation::{FieldError, is_locale};

@@ -111,3 +111,30 @@ mod tests {
         }
     }
 }
+
+vocabulary! {
+    /// What a reminder to the team is about.
+    ReminderAbout {
+        Obligation => "obligation",
+        Task => "task",
+        Digest => "digest",
+    }
+}
+
+vocabulary! {
+    /// How a message to the team goes out.
+    TeamChannel {
+        Email => "email",
+        Webhook => "webhook",
+    }
+}
+
+vocabulary! {
+    /// Where a message to the team stands (`team_messages.status`).
+    TeamMessageStatus {
+        Queued => "queued",
+        Sending => "sending",
+        Sent => "sent",
+        Failed => "failed",
+    }
+}

@@ -10,7 +10,7 @@ use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use crate::domain::{FieldError, format_instant};
+use crate::domain::{FieldError, ReminderAbout, format_instant};
 
 /// Hours before a deadline a reminder goes out, unless the tenant says otherwise.
 pub const DEFAULT_BEFORE_HOURS: [u32; 2] = [24, 4];
@@ -242,8 +242,8 @@ pub fn digest_due(now: NaiveDateTime, zone: Tz, at: NaiveTime) -> Option<NaiveDa
 /// Something with a deadline, as the team reads it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct DueItem {
-    /// `obligation` or `task`.
-    pub about: &'static str,
+    /// An obligation or a task.
+    pub about: ReminderAbout,
     /// Its id.
     pub id: String,
     /// The incident.
@@ -303,7 +303,7 @@ pub fn reminder(
     };
     let text = format!(
         "{kind} of incident \"{title}\" is {when}.\n\n  {what}\n  due {due} ({utc} UTC)\n\nIncident: {link}\n",
-        kind = if item.about == "task" {
+        kind = if item.about == ReminderAbout::Task {
             "A task"
         } else {
             "An obligation"
@@ -454,7 +454,7 @@ mod tests {
     fn messages_name_the_deadline_in_the_tenants_time() {
         let tokyo: Tz = "Asia/Tokyo".parse().unwrap();
         let item = DueItem {
-            about: "obligation",
+            about: ReminderAbout::Obligation,
             id: "o1".into(),
             incident_id: "i1".into(),
             incident_title: "Account data copied".into(),

@@ -24,7 +24,7 @@ use crate::db::schema::{
     affected_subjects, bulletins as bulletins_table, dispatch_recipients, dispatches,
     obligations as obligations_table,
 };
-use crate::domain::{BulletinStatus, RecipientState, format_instant, now_micros};
+use crate::domain::{BulletinStatus, ObligationStatus, RecipientState, format_instant, now_micros};
 use crate::error::{AppError, AppResult};
 
 /// What one coverage pass did.
@@ -173,7 +173,7 @@ pub fn apply_bulletin(conn: &mut DbConnection, row: &BulletinRow) -> AppResult<C
         ..Coverage::default()
     };
     for o in obligations::list(conn, &row.tenant_id, &row.incident_id)? {
-        if o.recipient != "subjects" || o.status != "open" {
+        if o.recipient != "subjects" || !o.is_open() {
             continue;
         }
         let Some(decision) = notice.regimes.iter().find(|d| d.regime == o.regime) else {
@@ -340,9 +340,9 @@ fn meet(
     now: NaiveDateTime,
 ) -> AppResult<()> {
     diesel::update(obligations_table::table.find(obligation_id))
-        .filter(obligations_table::status.eq("open"))
+        .filter(obligations_table::status.eq(ObligationStatus::Open.as_str()))
         .set((
-            obligations_table::status.eq("met"),
+            obligations_table::status.eq(ObligationStatus::Met.as_str()),
             obligations_table::met_at.eq(now),
             obligations_table::evidence.eq(evidence),
             obligations_table::resolved_by.eq("bulletin"),

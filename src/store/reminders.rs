@@ -14,7 +14,7 @@ use super::tenants::TenantRow;
 use super::{from_json_text, incidents, new_id, obligations, tasks};
 use crate::db::DbConnection;
 use crate::db::schema::{reminders, team_messages};
-use crate::domain::{Jurisdiction, TaskState};
+use crate::domain::{Jurisdiction, ReminderAbout, TaskState, TeamChannel, TeamMessageStatus};
 use crate::error::{AppError, AppResult};
 use crate::runbooks::remind::{
     self, DueItem, ReminderSettings, TeamMessage, TeamSettings, Threshold,
@@ -97,12 +97,12 @@ pub fn open_deadlines(
     for incident_id in incidents::open_ids(conn, tenant_id)? {
         let incident = incidents::get(conn, tenant_id, &incident_id)?;
         for o in obligations::list(conn, tenant_id, &incident_id)? {
-            if o.status != "open" {
+            if !o.is_open() {
                 continue;
             }
             if let Some(due_at) = o.due_at.filter(|d| *d <= until) {
                 out.push(DueItem {
-                    about: "obligation",
+                    about: ReminderAbout::Obligation,
                     id: o.id.clone(),
                     incident_id: incident_id.clone(),
                     incident_title: incident.title.clone(),
@@ -117,7 +117,7 @@ pub fn open_deadlines(
             }
             if let Some(due_at) = t.due_at.filter(|d| *d <= until) {
                 out.push(DueItem {
-                    about: "task",
+                    about: ReminderAbout::Task,
                     id: t.id.clone(),
                     incident_id: incident_id.clone(),
                     incident_title: incident.title.clone(),
@@ -137,8 +137,8 @@ pub struct ReminderKey<'a> {
     pub tenant_id: &'a str,
     /// Incident (none for the digest).
     pub incident_id: Option<&'a str>,
-    /// `obligation`, `task` or `digest`.
-    pub about: &'a str,
+    /// What it is about.
+    pub about: ReminderAbout,
     /// The obligation's or task's id (the tenant's for the digest).
     pub about_id: &'a str,
     /// Which reminder of it.
@@ -160,7 +160,7 @@ pub fn claim(
             reminders::id.eq(&id),
             reminders::tenant_id.eq(key.tenant_id),
             reminders::incident_id.eq(key.incident_id),
-            reminders::about.eq(key.about),
+            reminders::about.eq(key.about.as_str()),
             reminders::about_id.eq(key.about_id),
             reminders::threshold.eq(key.threshold.key()),
             reminders::due_at.eq(key.due_at),
@@ -180,12 +180,16 @@ pub fn queue(
     message: &TeamMessage,
     now: NaiveDateTime,
 ) -> AppResult<usize> {
-    let mut rows: Vec<(&'static str, String, String)> = team_addresses(setup)
+    let mut rows: Vec<(TeamChannel, String, String)> = team_addresses(setup)
         .into_iter()
-        .map(|to| ("email", to, message.text.clone()))
+        .map(|to| (TeamChannel::Email, to, message.text.clone()))
         .collect();
     if let Some(hook) = &setup.team.webhook {
-        rows.push(("webhook", hook.url.clone(), message.payload.to_string()));
+        rows.push((
+            TeamChannel::Webhook,
+            hook.url.clone(),
+            message.payload.to_string(),
+        ));
     }
     for (channel, address, body) in &rows {
         diesel::insert_into(team_messages::table)
@@ -193,11 +197,11 @@ pub fn queue(
                 team_messages::id.eq(new_id()),
                 team_messages::tenant_id.eq(tenant_id),
                 team_messages::reminder_id.eq(reminder_id),
-                team_messages::channel.eq(*channel),
+                team_messages::channel.eq(channel.as_str()),
                 team_messages::address.eq(address),
                 team_messages::subject.eq(&message.subject),
                 team_messages::body.eq(body),
-                team_messages::status.eq("queued"),
+                team_messages::status.eq(TeamMessageStatus::Queued.as_str()),
                 team_messages::run_at.eq(now),
                 team_messages::attempts.eq(0),
                 team_messages::created_at.eq(now),
@@ -251,11 +255,11 @@ pub fn claim_messages(
 ) -> AppResult<Vec<ClaimedTeamMessage>> {
     diesel::update(
         team_messages::table
-            .filter(team_messages::status.eq("sending"))
+            .filter(team_messages::status.eq(TeamMessageStatus::Sending.as_str()))
             .filter(team_messages::locked_at.lt(now - lease)),
     )
     .set((
-        team_messages::status.eq("queued"),
+        team_messages::status.eq(TeamMessageStatus::Queued.as_str()),
         team_messages::locked_at.eq(None::<NaiveDateTime>),
         team_messages::locked_by.eq(None::<String>),
     ))
@@ -264,9 +268,10 @@ pub fn claim_messages(
         DbConnection::Postgres(_) => " FOR UPDATE SKIP LOCKED",
         DbConnection::Sqlite(_) => "",
     };
+    let (queued, sending) = (TeamMessageStatus::Queued, TeamMessageStatus::Sending);
     let sql = format!(
-        "UPDATE team_messages SET status = 'sending', locked_at = $1, locked_by = $2, attempts = attempts + 1 \
-         WHERE id IN (SELECT id FROM team_messages WHERE status = 'queued' AND run_at <= $1 ORDER BY run_at LIMIT $3{skip}) {TEAM_RETURNING}"
+        "UPDATE team_messages SET status = '{sending}', locked_at = $1, locked_by = $2, attempts = attempts + 1 \
+         WHERE id IN (SELECT id FROM team_messages WHERE status = '{queued}' AND run_at <= $1 ORDER BY run_at LIMIT $3{skip}) {TEAM_RETURNING}"
     );
     Ok(diesel::sql_query(sql)
         .bind::<Timestamp, _>(now)
@@ -290,11 +295,11 @@ pub fn record_message(
     let row = team_messages::table
         .filter(team_messages::id.eq(&message.id))
         .filter(team_messages::locked_by.eq(worker))
-        .filter(team_messages::status.eq("sending"));
+        .filter(team_messages::status.eq(TeamMessageStatus::Sending.as_str()));
     match result {
         Ok(()) => diesel::update(row)
             .set((
-                team_messages::status.eq("sent"),
+                team_messages::status.eq(TeamMessageStatus::Sent.as_str()),
                 team_messages::sent_at.eq(now),
                 team_messages::locked_at.eq(None::<NaiveDateTime>),
                 team_messages::locked_by.eq(None::<String>),
@@ -303,16 +308,16 @@ pub fn record_message(
             .execute(conn)?,
         Err(why) => {
             let (status, run_at) = if message.attempts >= TEAM_ATTEMPTS {
-                ("failed", now)
+                (TeamMessageStatus::Failed, now)
             } else {
                 (
-                    "queued",
+                    TeamMessageStatus::Queued,
                     now + Duration::minutes(i64::from(message.attempts.pow(2))),
                 )
             };
             diesel::update(row)
                 .set((
-                    team_messages::status.eq(status),
+                    team_messages::status.eq(status.as_str()),
                     team_messages::run_at.eq(run_at),
                     team_messages::locked_at.eq(None::<NaiveDateTime>),
                     team_messages::locked_by.eq(None::<String>),
