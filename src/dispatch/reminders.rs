@@ -55,7 +55,7 @@ fn schedule_tenant(
     link_base: &str,
 ) -> AppResult<usize> {
     let tenant = tenants::get(conn, tenant_id)?;
-    let setup = reminders::team_setup(&tenant)?;
+    let setup = reminders::team_setup(conn, &tenant)?;
     if !setup.has_team() {
         return Ok(0);
     }
@@ -183,7 +183,7 @@ pub async fn send_team_messages(
             let mut out = Vec::with_capacity(claimed.len());
             for message in claimed {
                 let tenant = tenants::get(conn, &message.tenant_id)?;
-                let setup = reminders::team_setup(&tenant)?;
+                let setup = reminders::team_setup(conn, &tenant)?;
                 out.push(TeamSend {
                     message,
                     tenant_slug: tenant.slug,

@@ -14,7 +14,7 @@ use super::tenants::TenantRow;
 use super::{from_json_text, incidents, new_id, obligations, tasks};
 use crate::db::DbConnection;
 use crate::db::schema::{reminders, team_messages};
-use crate::domain::{Jurisdiction, ReminderAbout, TaskState, TeamChannel, TeamMessageStatus};
+use crate::domain::{Jurisdiction, ReminderAbout, Role, TaskState, TeamChannel, TeamMessageStatus};
 use crate::error::{AppError, AppResult};
 use crate::runbooks::remind::{
     self, DueItem, ReminderSettings, TeamMessage, TeamSettings, Threshold,
@@ -29,18 +29,22 @@ pub struct TeamSetup {
     pub reminders: ReminderSettings,
     /// The digest's zone: the setting, else the home regime's, else UTC.
     pub zone: Tz,
+    /// E-mail addresses of the tenant's active users who work incidents (admins,
+    /// responders, approvers).
+    pub users: Vec<String>,
 }
 
 impl TeamSetup {
     /// Whether anyone would be told.
     pub fn has_team(&self) -> bool {
-        !self.team.emails.is_empty() || self.team.webhook.is_some()
+        !self.team.emails.is_empty() || !self.users.is_empty() || self.team.webhook.is_some()
     }
 }
 
 /// Reads the tenant's `team` and `reminders` profile keys (a stored value that no
-/// longer reads is an error, never silently replaced).
-pub fn team_setup(tenant: &TenantRow) -> AppResult<TeamSetup> {
+/// longer reads is an error, never silently replaced) and its users who work
+/// incidents.
+pub fn team_setup(conn: &mut DbConnection, tenant: &TenantRow) -> AppResult<TeamSetup> {
     let profile: serde_json::Value = from_json_text(&tenant.profile)?;
     let unreadable = |what: &str, errors: Vec<crate::domain::FieldError>| {
         AppError::Unexpected(anyhow::anyhow!(
@@ -66,19 +70,28 @@ pub fn team_setup(tenant: &TenantRow) -> AppResult<TeamSetup> {
         .zone()
         .or_else(|| crate::regimes::home_zone(&establishments))
         .unwrap_or(chrono_tz::UTC);
+    let mut users = Vec::new();
+    for user in super::users::list(conn, &tenant.id)? {
+        let works_incidents =
+            matches!(user.role()?, Role::Admin | Role::Responder | Role::Approver);
+        if user.disabled_at.is_none() && works_incidents {
+            users.push(user.email);
+        }
+    }
     Ok(TeamSetup {
         team,
         reminders,
         zone,
+        users,
     })
 }
 
-/// The addresses the team's e-mails go to: the profile's `team.emails` for now;
-/// when the tenant has user accounts, their e-mails (responders, approvers and
-/// admins) join this list here, deduplicated.
+/// The addresses the team's e-mails go to: the profile's `team.emails` (a shared
+/// mailbox, people without an account) and the active users who work incidents
+/// (admins, responders, approvers), deduplicated.
 pub fn team_addresses(setup: &TeamSetup) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
-    for email in &setup.team.emails {
+    for email in setup.team.emails.iter().chain(&setup.users) {
         if !out.iter().any(|e| e.eq_ignore_ascii_case(email)) {
             out.push(email.clone());
         }

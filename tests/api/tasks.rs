@@ -925,6 +925,48 @@ mod reminders {
     }
 
     #[tokio::test]
+    async fn users_who_work_incidents_are_on_the_team() {
+        let app = spawn_app().await;
+        let t = app.tenant("jc-task");
+        let smtp = SmtpPeer::start(SmtpState::default()).await;
+        let url = smtp.url("");
+        let env = [("BREACHLINE_SMTP_URL", url.as_str())];
+        let tenant_id = t.id.clone();
+        app.db
+            .write_blocking(move |conn| {
+                use breachline::domain::{Role, now_micros};
+                use breachline::store::users;
+                users::create(
+                    conn,
+                    &tenant_id,
+                    "Resp@JC-Task.example",
+                    Role::Responder,
+                    now_micros(),
+                )?;
+                users::create(
+                    conn,
+                    &tenant_id,
+                    "viewer@jc-task.example",
+                    Role::Viewer,
+                    now_micros(),
+                )?;
+                // Also on the profile's list: one e-mail, not two.
+                users::create(conn, &tenant_id, TEAM[0], Role::Approver, now_micros())?;
+                Ok(())
+            })
+            .unwrap();
+        let (_, what, due) = team_incident(&app, &t, json!({"emails": [TEAM[0]]})).await;
+        let clock = TestClock::at(due - Duration::hours(4) + Duration::minutes(1));
+        settle(&worker(&app, &env).with_clock(clock.clock())).await;
+        let to: Vec<String> = about(&smtp, &what).into_iter().map(|(to, _)| to).collect();
+        assert_eq!(
+            to,
+            [TEAM[0], "resp@jc-task.example"],
+            "viewers are not reminded"
+        );
+    }
+
+    #[tokio::test]
     async fn team_settings_are_checked() {
         let app = spawn_app().await;
         let t = app.tenant("jc-task");
