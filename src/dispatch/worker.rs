@@ -516,12 +516,13 @@ impl Worker {
         (results, untried)
     }
 
-    /// One round without the pipeline, for tests, benchmarks and tools: upkeep and
-    /// reminders, then one claimed batch composed, sent and recorded with the same steps as
+    /// One round without the pipeline, for tests, benchmarks and tools: upkeep,
+    /// then one claimed batch composed, sent and recorded with the same steps as
     /// [`Worker::run`]; returns how many rows it handled (receipts expired included).
+    /// Reminders are not part of it: [`Worker::remind_once`] runs them.
     pub async fn run_once(&self) -> AppResult<usize> {
         use futures_util::StreamExt;
-        let expired = self.upkeep_once().await? + self.remind_once().await?;
+        let expired = self.upkeep_once().await?;
         let claimed = self.claim().await?;
         let handled = claimed.len();
         let jobs = self.compose(claimed).await;

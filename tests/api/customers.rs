@@ -253,7 +253,8 @@ impl Story {
 
     /// The first report to each authority in `regimes` was generated from the
     /// incident, its proof of notification equal to the dispatch: who approved,
-    /// how many were told, how many could not be.
+    /// how many were told, how many could not be (and of them, how many the
+    /// published bulletin covers).
     fn check_reports(&self, regimes: &[(&str, &str)], unreachable: usize) {
         let d = &self.outcome.dispatch;
         let told: i64 = ["sent", "delivered", "handed_off"]
@@ -270,7 +271,15 @@ impl Story {
             assert_eq!(r["phase"], *phase, "{r:#}");
             let proof = &r["proof"];
             assert_eq!(proof["people_notified"], told, "{proof:#}");
-            assert_eq!(proof["unreachable"], unreachable, "{proof:#}");
+            // The report is written after the bulletin: those nobody could tell are
+            // covered by it in the ledger, no longer merely unreachable.
+            let covered = if self.outcome.bulletin.is_some() {
+                unreachable
+            } else {
+                0
+            };
+            assert_eq!(proof["covered_by_bulletin"], covered, "{proof:#}");
+            assert_eq!(proof["unreachable"], unreachable - covered, "{proof:#}");
             assert_eq!(
                 proof["approvals"][0]["who"],
                 self.customer.tenant.team[&Role::Approver].as_str(),
