@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
-use crate::domain::{FieldError, Reader, is_locale};
+use crate::domain::{FieldError, Reader, is_locale, read_localized};
 use crate::notices::Contact;
 
 /// A bulletin's text in every language it is published in.
@@ -121,52 +121,11 @@ impl BulletinContent {
         body: &Map<String, Value>,
         authoritative: Option<&str>,
     ) -> Result<Self, Vec<FieldError>> {
-        let mut r = Reader::new(body, &["default_locale", "locales"]);
-        let default_locale = r.text("default_locale", 35).or_keep(None);
-        let mut errors = Vec::new();
-        let mut locales = BTreeMap::new();
-        match body.get("locales") {
-            Some(Value::Object(map)) if !map.is_empty() => {
-                for (locale, value) in map {
-                    match parse_locale(locale, value) {
-                        Ok(text) => {
-                            locales.insert(locale.clone(), text);
-                        }
-                        Err(mut e) => errors.append(&mut e),
-                    }
-                }
-            }
-            _ => r.reject(
-                "locales",
-                "must be an object with at least one locale, e.g. {\"en\": {…}}",
-            ),
-        }
-        let given = |l: &str| body.get("locales").and_then(|m| m.get(l)).is_some();
-        match &default_locale {
-            None if !r.has_error_for("default_locale") => r.reject("default_locale", "is required"),
-            Some(l) if !given(l) => r.reject(
-                "default_locale",
-                format!("'{l}' is not one of the locales given"),
-            ),
-            _ => {}
-        }
-        if let Some(l) = authoritative.filter(|l| !given(l) && !locales.is_empty()) {
-            r.reject(
-                &format!("locales.{l}"),
-                format!("the tenant's authoritative language {l} is required"),
-            );
-        }
-        match r.finish(()) {
-            Ok(()) if errors.is_empty() => Ok(Self {
-                default_locale: default_locale.unwrap_or_default(),
-                locales,
-            }),
-            Ok(()) => Err(errors),
-            Err(mut e) => {
-                e.append(&mut errors);
-                Err(e)
-            }
-        }
+        let (default_locale, locales) = read_localized(body, authoritative, parse_locale)?;
+        Ok(Self {
+            default_locale,
+            locales,
+        })
     }
 
     /// The locales, the authoritative one (else the default) first.

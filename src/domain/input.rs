@@ -1,6 +1,7 @@
 //! Reading a JSON object field by field, collecting every problem at once,
 //! with PATCH semantics: an absent key keeps the current value, `null` clears it.
 
+use std::collections::BTreeMap;
 use std::str::FromStr;
 
 use chrono::{NaiveDateTime, TimeDelta};
@@ -160,6 +161,62 @@ impl<'a> Reader<'a> {
                 .filter(|n| *n >= 0)
                 .ok_or("expected a whole number ≥ 0".to_owned())
         })
+    }
+}
+
+/// Reads texts per locale, `{default_locale, locales: {<locale>: {…}}}`, each
+/// locale's object with `parse_locale`: the default must be one of the locales given
+/// and, when `required` names a locale (the tenant's authoritative language), so
+/// must it. Returns the default and the parsed locales, or every problem found.
+pub fn read_localized<T>(
+    body: &Map<String, Value>,
+    required: Option<&str>,
+    parse_locale: impl Fn(&str, &Value) -> Result<T, Vec<FieldError>>,
+) -> Result<(String, BTreeMap<String, T>), Vec<FieldError>> {
+    let mut r = Reader::new(body, &["default_locale", "locales"]);
+    let default_locale = r.text("default_locale", 35).or_keep(None);
+    let mut errors = Vec::new();
+    let mut locales = BTreeMap::new();
+    let given = body.get("locales").and_then(Value::as_object);
+    match given {
+        Some(map) if !map.is_empty() => {
+            for (locale, value) in map {
+                match parse_locale(locale, value) {
+                    Ok(text) => {
+                        locales.insert(locale.clone(), text);
+                    }
+                    Err(mut e) => errors.append(&mut e),
+                }
+            }
+        }
+        _ => r.reject(
+            "locales",
+            "must be an object with at least one locale, e.g. {\"en\": {…}}",
+        ),
+    }
+    // Without any locale given, only `locales` is named, not the default as well.
+    let is_given = |l: &str| given.is_none_or(|m| m.is_empty() || m.contains_key(l));
+    match &default_locale {
+        None if !r.has_error_for("default_locale") => r.reject("default_locale", "is required"),
+        Some(l) if !is_given(l) => r.reject(
+            "default_locale",
+            format!("'{l}' is not one of the locales given"),
+        ),
+        _ => {}
+    }
+    if let Some(l) = required.filter(|l| !is_given(l) && !locales.is_empty()) {
+        r.reject(
+            &format!("locales.{l}"),
+            format!("the tenant's authoritative language {l} is required"),
+        );
+    }
+    match r.finish(()) {
+        Ok(()) if errors.is_empty() => Ok((default_locale.unwrap_or_default(), locales)),
+        Ok(()) => Err(errors),
+        Err(mut e) => {
+            e.append(&mut errors);
+            Err(e)
+        }
     }
 }
 

@@ -80,7 +80,7 @@ pub use delivery::{
 };
 pub use facts::{FactsChange, INCIDENT_FIELDS, IncidentFacts, apply_incident_input};
 pub use incident::{BreachType, Cause, DataCategory, IncidentStatus, Risk};
-pub use input::{Field, Reader};
+pub use input::{Field, Reader, read_localized};
 pub use jurisdiction::Jurisdiction;
 pub use notice_item::NoticeItem;
 pub use obligation::{ObligationStatus, lateness};

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::{Contact, NoticeText};
-use crate::domain::{Field, FieldError, Reader};
+use crate::domain::{Field, FieldError, Reader, read_localized};
 
 /// Notice facts in every language the incident team wrote them in.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -32,46 +32,11 @@ impl NoticeContent {
     /// Parses `{default_locale, locales: {<locale>: {summary, …, contact: {…}}}}`.
     /// Empty items are allowed here (drafts); approval refuses them later.
     pub fn parse(body: &Map<String, Value>) -> Result<Self, Vec<FieldError>> {
-        let mut r = Reader::new(body, &["default_locale", "locales"]);
-        let default_locale = r.text("default_locale", 35).or_keep(None);
-        let mut errors = Vec::new();
-        let mut locales = BTreeMap::new();
-        match body.get("locales") {
-            Some(Value::Object(map)) if !map.is_empty() => {
-                for (locale, value) in map {
-                    match parse_locale(locale, value) {
-                        Ok(text) => {
-                            locales.insert(locale.clone(), text);
-                        }
-                        Err(mut e) => errors.append(&mut e),
-                    }
-                }
-            }
-            _ => r.reject(
-                "locales",
-                "must be an object with at least one locale, e.g. {\"en\": {…}}",
-            ),
-        }
-        match &default_locale {
-            None if !r.has_error_for("default_locale") => r.reject("default_locale", "is required"),
-            Some(l) if !given_locale(body, l) => r.reject(
-                "default_locale",
-                format!("'{l}' is not one of the locales given"),
-            ),
-            _ => {}
-        }
-        let parsed = r.finish(());
-        match parsed {
-            Ok(()) if errors.is_empty() => Ok(Self {
-                default_locale: default_locale.unwrap_or_default(),
-                locales,
-            }),
-            Ok(()) => Err(errors),
-            Err(mut e) => {
-                e.append(&mut errors);
-                Err(e)
-            }
-        }
+        let (default_locale, locales) = read_localized(body, None, parse_locale)?;
+        Ok(Self {
+            default_locale,
+            locales,
+        })
     }
 
     /// The content for a locale, matched exactly or by language.
@@ -82,12 +47,6 @@ impl NoticeContent {
             .get_key_value(&key)
             .map(|(k, v)| (k.as_str(), v))
     }
-}
-
-fn given_locale(body: &Map<String, Value>, locale: &str) -> bool {
-    body.get("locales")
-        .and_then(Value::as_object)
-        .is_none_or(|m| m.is_empty() || m.contains_key(locale))
 }
 
 fn parse_locale(locale: &str, value: &Value) -> Result<NoticeText, Vec<FieldError>> {
