@@ -94,7 +94,7 @@ pub use send_window::SendWindow;
 pub use spreadsheet::spreadsheet_safe;
 pub use subject::{
     Subject, SubjectField, SubjectParser, categories_of_mask, category_mask, decode_systems,
-    encode_systems, external_id, is_email,
+    encode_systems, external_id, is_email, system_name,
 };
 pub use task::{
     Clock, DueBasis, ReminderAbout, TaskKind, TaskState, TeamChannel, TeamMessageStatus,

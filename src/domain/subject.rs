@@ -135,7 +135,10 @@ impl SubjectParser {
             (_, Value::Null) => self.set_scalar(subject, field, None)?,
             (_, Value::String(s)) => {
                 let text = s.trim();
-                self.set_scalar(subject, field, (!text.is_empty()).then_some(text))?;
+                if text.is_empty() {
+                    return Err("must not be empty: send null to clear it".into());
+                }
+                self.set_scalar(subject, field, Some(text))?;
             }
             _ => return Err("expected a string or null".into()),
         }
@@ -364,16 +367,20 @@ fn birth_date(v: &str, today: NaiveDate) -> Result<NaiveDate, String> {
     Ok(date)
 }
 
+/// Checks one system name: 1-100 characters, no `|` or `;` (the import's list
+/// separators), no control characters.
+pub fn system_name(item: &str) -> Result<&str, String> {
+    let ok = (1..=100).contains(&item.chars().count())
+        && !item.contains(['|', ';'])
+        && !item.chars().any(char::is_control);
+    ok.then_some(item)
+        .ok_or_else(|| "system names are 1-100 characters without | or ;".into())
+}
+
 fn parse_systems<'a>(items: impl Iterator<Item = &'a str>) -> Result<Vec<String>, String> {
     let mut out = Vec::new();
     for item in items.map(str::trim).filter(|i| !i.is_empty()) {
-        if item.chars().count() > 100
-            || item.contains(['|', ';'])
-            || item.chars().any(char::is_control)
-        {
-            return Err("system names are 1-100 characters without | or ;".into());
-        }
-        out.push(item.to_owned());
+        out.push(system_name(item)?.to_owned());
     }
     if out.len() > 100 {
         return Err("at most 100 systems".into());

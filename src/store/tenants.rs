@@ -65,7 +65,7 @@ impl TenantRow {
             establishments: from_json_text(&self.establishments)?,
             default_locale: self.default_locale.clone(),
             created_at: format_instant(self.created_at),
-            profile: redacted(from_json_text(&self.profile)?),
+            profile: shown(from_json_text(&self.profile)?),
         })
     }
 }
@@ -74,8 +74,14 @@ fn to_value<T: serde::Serialize>(v: &T) -> AppResult<serde_json::Value> {
     serde_json::to_value(v).map_err(|e| AppError::Unexpected(e.into()))
 }
 
-/// The profile as shown (API, audit log): the team webhook's secret is not.
-fn redacted(mut profile: serde_json::Value) -> serde_json::Value {
+/// The profile as shown (API, audit log): its lists always present (empty when
+/// never set), the team webhook's secret never.
+fn shown(mut profile: serde_json::Value) -> serde_json::Value {
+    if let Some(map) = profile.as_object_mut() {
+        for list in ["closures", "commitments"] {
+            map.entry(list).or_insert_with(|| serde_json::json!([]));
+        }
+    }
     if let Some(secret) = profile.pointer_mut("/team/webhook/secret") {
         *secret = serde_json::Value::String("(set)".into());
     }
@@ -274,6 +280,9 @@ pub fn update_profile(
             .set(tenants::establishments.eq(to_json_text(&codes)?))
             .execute(conn)?;
     }
+    // null means "none" or "the default", as absent does: store it as absent so
+    // that the profile reads back in its documented shape (a list, never null).
+    profile.retain(|_, v| !v.is_null());
     diesel::update(tenants::table.find(tenant_id))
         .set(tenants::profile.eq(to_json_text(&profile)?))
         .execute(conn)?;

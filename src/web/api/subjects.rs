@@ -8,7 +8,7 @@ use super::upload::Uploads;
 use super::{JsonObject, page_limit};
 use crate::audit::{self, AuditEvent};
 use crate::db::Db;
-use crate::domain::{Jurisdiction, SubjectParser};
+use crate::domain::{Jurisdiction, SubjectParser, system_name};
 use crate::error::{AppError, AppResult};
 use crate::import::{self, ImportFormat, ImportJob, ImportMode, ImportOutcome};
 use crate::store::subjects::{self, SubjectFilter};
@@ -92,7 +92,11 @@ async fn list_subjects(
             .map(|j| Jurisdiction::parse(j).map(|j| j.as_str().to_owned()))
             .transpose()
             .map_err(|reason| AppError::field("jurisdiction", reason))?,
-        system: query.system,
+        system: query
+            .system
+            .map(|s| system_name(s.trim()).map(str::to_owned))
+            .transpose()
+            .map_err(|reason| AppError::field("system", reason))?,
         after: super::cursor("after", query.after)?,
     };
     let items = db
