@@ -3,6 +3,8 @@
 pub(crate) mod affected;
 mod audit;
 mod bulletins;
+#[cfg(test)]
+mod contract;
 pub(crate) mod dispatches;
 pub(crate) mod incidents;
 pub(crate) mod notices;
