@@ -183,23 +183,10 @@ pub fn create_token(
     name: Option<String>,
 ) -> anyhow::Result<ExitCode> {
     let name = name.unwrap_or_else(|| role.as_str().to_owned());
-    if name.trim().is_empty() || name.chars().count() > 100 {
-        return Err(AppError::field("name", "must be 1-100 characters").into());
-    }
     let db = Db::connect_existing(&settings.database)?;
     let bearer = db.write_blocking(|conn| {
         let tenant = tenants::require_by_slug(conn, tenant_slug)?;
-        let (row, bearer) = tokens::create(conn, &tenant.id, role, &name)?;
-        audit::append(
-            conn,
-            &tenant.id,
-            AuditEvent {
-                actor: "cli".into(),
-                action: "token.create",
-                target: format!("token:{}", row.id),
-                details: json!({ "name": row.name, "role": row.role }),
-            },
-        )?;
+        let (_, bearer) = tokens::create_audited(conn, &tenant.id, role, &name, "cli".into())?;
         Ok(bearer)
     })?;
     println!("{bearer}");
@@ -243,17 +230,7 @@ pub fn revoke_token(settings: &Settings, id: &str) -> anyhow::Result<ExitCode> {
         let token =
             tokens::find(conn, id)?.ok_or_else(|| AppError::NotFound(format!("token {id}")))?;
         let tenant = tenants::get(conn, &token.tenant_id)?;
-        let row = tokens::revoke(conn, &tenant.id, id)?;
-        audit::append(
-            conn,
-            &tenant.id,
-            AuditEvent {
-                actor: "cli".into(),
-                action: "token.revoke",
-                target: format!("token:{}", row.id),
-                details: json!({ "name": row.name, "role": row.role }),
-            },
-        )?;
+        let row = tokens::revoke_audited(conn, &tenant.id, id, "cli".into())?;
         Ok((tenant.slug, row))
     })?;
     println!(

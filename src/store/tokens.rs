@@ -7,6 +7,9 @@ use rand::RngCore;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
+use serde_json::json;
+
+use crate::audit::{self, AuditEvent};
 use crate::db::DbConnection;
 use crate::db::schema::api_tokens;
 use crate::domain::{Role, format_instant, now_micros};
@@ -62,6 +65,62 @@ pub fn create(
         ))
         .execute(conn)?;
     Ok((row, format!("{PREFIX}{id}.{secret}")))
+}
+
+/// Longest token name.
+const NAME_MAX: usize = 100;
+
+/// Creates a token named `name` (1-100 characters, trimmed) and audits it as
+/// `token.create` by `actor`, in the caller's transaction: the one way the command
+/// line and the web UI issue tokens. Returns the bearer string, to be shown once.
+pub fn create_audited(
+    conn: &mut DbConnection,
+    tenant_id: &str,
+    role: Role,
+    name: &str,
+    actor: String,
+) -> AppResult<(TokenRow, String)> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > NAME_MAX {
+        return Err(AppError::field(
+            "name",
+            format!("must be 1-{NAME_MAX} characters"),
+        ));
+    }
+    let (row, bearer) = create(conn, tenant_id, role, name)?;
+    audit::append(
+        conn,
+        tenant_id,
+        AuditEvent {
+            actor,
+            action: "token.create",
+            target: format!("token:{}", row.id),
+            details: json!({ "name": row.name, "role": row.role }),
+        },
+    )?;
+    Ok((row, bearer))
+}
+
+/// Revokes one of the tenant's tokens and audits it as `token.revoke` by `actor`,
+/// in the caller's transaction (command line and web UI alike).
+pub fn revoke_audited(
+    conn: &mut DbConnection,
+    tenant_id: &str,
+    id: &str,
+    actor: String,
+) -> AppResult<TokenRow> {
+    let row = revoke(conn, tenant_id, id)?;
+    audit::append(
+        conn,
+        tenant_id,
+        AuditEvent {
+            actor,
+            action: "token.revoke",
+            target: format!("token:{}", row.id),
+            details: json!({ "name": row.name, "role": row.role }),
+        },
+    )?;
+    Ok(row)
 }
 
 /// What a presented bearer string turned out to be.

@@ -143,6 +143,43 @@ pub fn set_preferences(
     Ok(())
 }
 
+/// Gives one of the tenant's users another role (in force from their next request).
+pub fn set_role(
+    conn: &mut DbConnection,
+    tenant_id: &str,
+    id: &str,
+    role: Role,
+    now: NaiveDateTime,
+) -> AppResult<UserRow> {
+    let user = get(conn, tenant_id, id)?;
+    diesel::update(users::table.filter(users::id.eq(&user.id)))
+        .set((users::role.eq(role.as_str()), users::updated_at.eq(now)))
+        .execute(conn)?;
+    get(conn, tenant_id, id)
+}
+
+/// Disables one of the tenant's users (they cannot sign in, their sessions end)
+/// or enables them again.
+pub fn set_disabled(
+    conn: &mut DbConnection,
+    tenant_id: &str,
+    id: &str,
+    disabled: bool,
+    now: NaiveDateTime,
+) -> AppResult<UserRow> {
+    let user = get(conn, tenant_id, id)?;
+    diesel::update(users::table.filter(users::id.eq(&user.id)))
+        .set((
+            users::disabled_at.eq(disabled.then_some(now)),
+            users::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+    if disabled {
+        end_all_sessions(conn, &user.id, now)?;
+    }
+    get(conn, tenant_id, id)
+}
+
 /// Makes a one-time set-password link for the user; returns the token (shown once).
 pub fn create_password_link(
     conn: &mut DbConnection,

@@ -579,3 +579,357 @@ async fn admins_add_people_from_the_settings_page_and_others_may_not() {
             .any(|a| a == "user.create")
     );
 }
+
+/// The id of the user with this address (from the store, as the page's row ids are).
+fn user_id(app: &TestApp, email: &str) -> String {
+    let email = email.to_owned();
+    app.db
+        .read_blocking(move |conn| breachline::store::users::find_by_email(conn, &email))
+        .unwrap()
+        .unwrap()
+        .id
+}
+
+async fn tenant_profile(app: &TestApp, token: &str) -> serde_json::Value {
+    let (status, body) = app.get(token, "/api/v1/tenant").await;
+    assert_eq!(status, 200);
+    body["tenant"].clone()
+}
+
+#[tokio::test]
+async fn admins_edit_the_tenant_profile_with_errors_next_to_their_field() {
+    let app = spawn_app().await;
+    let t = app.tenant("acme");
+    ui::user(&app, &t.id, "admin@example.org", Role::Admin);
+    ui::user(&app, &t.id, "resp@example.org", Role::Responder);
+    // A part the form does not edit (the team) survives the form's replacement.
+    let resp = app
+        .client
+        .put(app.url("/api/v1/tenant/profile"))
+        .bearer_auth(&t.admin)
+        .json(&json!({"establishments": ["JP"], "team": {"emails": ["ir@example.org"]}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let admin = Session::sign_in(&app, "admin@example.org", PASSWORD)
+        .await
+        .unwrap();
+    let (status, html) = admin.get("/settings").await;
+    assert_eq!(status, 200);
+    assert!(
+        html.contains(r#"name="notices.send_window.start""#),
+        "{html}"
+    );
+    assert!(html.contains(r#"<label for="profile-commitments">"#));
+
+    let commitments = r#"[{"id": "jc-task-30wd", "recipient": "subjects", "working_days": 30, "calendar": "JP", "time_zone": "Asia/Tokyo"}]"#;
+    let good = [
+        ("csrf_token", admin.csrf.as_str()),
+        ("establishments", "JP\nUS-CA"),
+        ("closures", "2026-12-29\n2026-12-30"),
+        ("commitments", commitments),
+        ("notices.channels", "email\nletter"),
+        ("notices.channels_only", "true"),
+        ("notices.send_window.start", "08:00"),
+        ("notices.send_window.end", "21:00"),
+        ("notices.send_window.time_zone", "Asia/Tokyo"),
+        ("notices.send_window.channels", "sms"),
+        ("notices.send_window.channels", "phone"),
+        ("notices.unit_costs.currency", "JPY"),
+        ("notices.unit_costs.letter", "120"),
+        ("notices.unit_costs.sms", "7.5"),
+    ];
+    let resp = admin.post("/settings/profile", &good).await;
+    assert_eq!(resp.status(), 303);
+    assert_eq!(resp.headers()["location"], "/settings#profile");
+    let tenant = tenant_profile(&app, &t.admin).await;
+    assert_eq!(tenant["establishments"], json!(["JP", "US-CA"]));
+    let profile = &tenant["profile"];
+    assert_eq!(profile["closures"], json!(["2026-12-29", "2026-12-30"]));
+    assert_eq!(profile["commitments"][0]["working_days"], 30);
+    assert_eq!(profile["team"]["emails"], json!(["ir@example.org"]));
+    let notices = &profile["notices"];
+    assert_eq!(notices["channels"], json!(["email", "letter"]));
+    assert_eq!(notices["channels_only"], true);
+    assert_eq!(
+        notices["send_window"],
+        json!({"start": "08:00", "end": "21:00", "time_zone": "Asia/Tokyo", "channels": ["sms", "phone"]})
+    );
+    assert_eq!(notices["unit_costs"]["currency"], "JPY");
+    assert_eq!(notices["unit_costs"]["sms"], 7.5);
+    let (_, html) = admin.get("/settings").await;
+    assert!(
+        html.contains(r#"id="profile-notices-send_window-start" name="notices.send_window.start" type="text" value="08:00""#),
+        "the stored value is shown"
+    );
+
+    // The API's reason stands next to its field, tied by aria-describedby; nothing changes.
+    let mut bad = good.to_vec();
+    bad.retain(|(k, _)| *k != "notices.send_window.start");
+    bad.push(("notices.send_window.start", "25:00"));
+    bad.retain(|(k, _)| *k != "commitments");
+    bad.push(("commitments", r#"[{"id": "x", "recipient": "subjects"}]"#));
+    let resp = admin.post("/settings/profile", &bad).await;
+    assert_eq!(resp.status(), 422);
+    let html = resp.text().await.unwrap();
+    assert!(
+        html.contains(r#"aria-describedby="err-profile-notices-send_window-start""#),
+        "{html}"
+    );
+    assert!(html.contains(r#"<p class="error" id="err-profile-notices-send_window-start">"#));
+    assert!(html.contains(r#"aria-describedby="err-profile-commitments""#));
+    assert!(html.contains("value=\"25:00\""), "the typed value is kept");
+    assert_eq!(tenant_profile(&app, &t.admin).await, tenant);
+
+    // Without the CSRF token, or not an admin: 403 and nothing changed.
+    let forged: Vec<_> = good
+        .iter()
+        .filter(|(k, _)| *k != "csrf_token")
+        .copied()
+        .collect();
+    let mut changed = forged.clone();
+    changed.push(("notices.unit_costs.email", "9"));
+    assert_eq!(
+        admin.post("/settings/profile", &changed).await.status(),
+        403
+    );
+    let responder = Session::sign_in(&app, "resp@example.org", PASSWORD)
+        .await
+        .unwrap();
+    let mut as_responder = changed.clone();
+    as_responder.push(("csrf_token", responder.csrf.as_str()));
+    assert_eq!(
+        responder
+            .post("/settings/profile", &as_responder)
+            .await
+            .status(),
+        403
+    );
+    assert_eq!(tenant_profile(&app, &t.admin).await, tenant);
+    assert!(
+        audit_actions(&app, &t.admin)
+            .await
+            .iter()
+            .any(|a| a == "tenant.profile")
+    );
+}
+
+#[tokio::test]
+async fn a_new_tokens_secret_is_shown_once_and_revoking_it_is_audited() {
+    let app = spawn_app().await;
+    let t = app.tenant("acme");
+    ui::user(&app, &t.id, "admin@example.org", Role::Admin);
+    ui::user(&app, &t.id, "resp@example.org", Role::Responder);
+    let admin = Session::sign_in(&app, "admin@example.org", PASSWORD)
+        .await
+        .unwrap();
+    let (_, before) = admin.get("/settings").await;
+    let rows = |html: &str| html.matches(r#"<tr id="token-"#).count();
+
+    // Without the CSRF token or as a non-admin: 403, no token.
+    let fields = [("name", "ci"), ("role", "viewer")];
+    assert_eq!(admin.post("/settings/tokens", &fields).await.status(), 403);
+    let responder = Session::sign_in(&app, "resp@example.org", PASSWORD)
+        .await
+        .unwrap();
+    let mut theirs = fields.to_vec();
+    theirs.push(("csrf_token", &responder.csrf));
+    assert_eq!(
+        responder.post("/settings/tokens", &theirs).await.status(),
+        403
+    );
+    let (_, html) = admin.get("/settings").await;
+    assert_eq!(rows(&html), rows(&before));
+
+    let resp = admin
+        .post(
+            "/settings/tokens",
+            &[
+                ("csrf_token", &admin.csrf),
+                ("name", " "),
+                ("role", "viewer"),
+            ],
+        )
+        .await;
+    assert_eq!(resp.status(), 422);
+    assert!(
+        resp.text()
+            .await
+            .unwrap()
+            .contains(r#"aria-describedby="err-token-name""#)
+    );
+
+    let resp = admin
+        .post(
+            "/settings/tokens",
+            &[
+                ("csrf_token", &admin.csrf),
+                ("name", "ci"),
+                ("role", "viewer"),
+            ],
+        )
+        .await;
+    assert_eq!(resp.status(), 201);
+    let html = resp.text().await.unwrap();
+    let start = html.find(r#"<code id="new-token">"#).unwrap() + r#"<code id="new-token">"#.len();
+    let bearer = html[start..].split('<').next().unwrap().to_owned();
+    assert!(bearer.starts_with("blt_"), "{bearer}");
+    let (status, _) = app.get(&bearer, "/api/v1/incidents").await;
+    assert_eq!(status, 200, "the token shown works");
+    let (_, html) = admin.get("/settings").await;
+    assert!(
+        !html.contains(&bearer) && !html.contains("blt_"),
+        "never shown again"
+    );
+    assert_eq!(rows(&html), rows(&before) + 1);
+
+    let id = bearer
+        .strip_prefix("blt_")
+        .and_then(|rest| rest.split_once('.'))
+        .unwrap()
+        .0
+        .to_owned();
+    let revoke = format!("/settings/tokens/{id}/revoke");
+    assert_eq!(
+        admin.post(&revoke, &[]).await.status(),
+        403,
+        "no CSRF token"
+    );
+    assert_eq!(app.get(&bearer, "/api/v1/incidents").await.0, 200);
+    let resp = admin.post(&revoke, &[("csrf_token", &admin.csrf)]).await;
+    assert_eq!(resp.status(), 303);
+    assert_eq!(app.get(&bearer, "/api/v1/incidents").await.0, 401);
+    let resp = admin.post(&revoke, &[("csrf_token", &admin.csrf)]).await;
+    assert_eq!(resp.status(), 409, "revoked already");
+
+    let (_, audit) = app.get(&t.admin, "/api/v1/audit?limit=200").await;
+    let entries = audit["items"].as_array().unwrap();
+    for action in ["token.create", "token.revoke"] {
+        let entry = entries.iter().find(|e| e["action"] == action).unwrap();
+        assert!(
+            entry["actor"]
+                .as_str()
+                .unwrap()
+                .ends_with(":admin@example.org"),
+            "{entry}"
+        );
+        assert_eq!(entry["target"], format!("token:{id}"));
+        assert!(
+            !entry.to_string().contains(&bearer[12..]),
+            "no secret in the log"
+        );
+    }
+}
+
+#[tokio::test]
+async fn admins_change_roles_and_disable_people_but_not_themselves() {
+    let app = spawn_app().await;
+    let t = app.tenant("acme");
+    ui::user(&app, &t.id, "admin@example.org", Role::Admin);
+    ui::user(&app, &t.id, "resp@example.org", Role::Responder);
+    let admin = Session::sign_in(&app, "admin@example.org", PASSWORD)
+        .await
+        .unwrap();
+    let responder = Session::sign_in(&app, "resp@example.org", PASSWORD)
+        .await
+        .unwrap();
+    let resp_id = user_id(&app, "resp@example.org");
+    let admin_id = user_id(&app, "admin@example.org");
+    let role_of = |s: &Session| {
+        let s = s
+            .client
+            .get(app.url("/api/v1/tenant"))
+            .header("cookie", format!("bl_session={}", s.cookie));
+        async move {
+            s.send()
+                .await
+                .unwrap()
+                .json::<serde_json::Value>()
+                .await
+                .unwrap()["role"]
+                .clone()
+        }
+    };
+
+    let to_viewer = format!("/settings/users/{resp_id}/role");
+    assert_eq!(
+        admin.post(&to_viewer, &[("role", "viewer")]).await.status(),
+        403
+    );
+    assert_eq!(
+        responder
+            .post(
+                &format!("/settings/users/{admin_id}/role"),
+                &[("csrf_token", &responder.csrf), ("role", "viewer")]
+            )
+            .await
+            .status(),
+        403
+    );
+    assert_eq!(role_of(&responder).await, "responder");
+    let resp = admin
+        .post(
+            &to_viewer,
+            &[("csrf_token", &admin.csrf), ("role", "viewer")],
+        )
+        .await;
+    assert_eq!(resp.status(), 303);
+    assert_eq!(role_of(&responder).await, "viewer");
+
+    let resp = admin
+        .post(
+            &format!("/settings/users/{admin_id}/role"),
+            &[("csrf_token", &admin.csrf), ("role", "viewer")],
+        )
+        .await;
+    assert_eq!(resp.status(), 409);
+    assert!(resp.text().await.unwrap().contains("your own role"));
+
+    let disable = format!("/settings/users/{resp_id}/disabled");
+    assert_eq!(
+        admin.post(&disable, &[("disabled", "true")]).await.status(),
+        403
+    );
+    assert_eq!(responder.get("/incidents").await.0, 200);
+    let resp = admin
+        .post(
+            &disable,
+            &[("csrf_token", &admin.csrf), ("disabled", "true")],
+        )
+        .await;
+    assert_eq!(resp.status(), 303);
+    assert_eq!(
+        responder.get("/incidents").await.0,
+        303,
+        "their session ended"
+    );
+    assert_eq!(
+        Session::sign_in(&app, "resp@example.org", PASSWORD)
+            .await
+            .err(),
+        Some(401)
+    );
+    let (_, html) = admin.get("/settings").await;
+    assert!(html.contains(&format!(r#"action="/settings/users/{resp_id}/disabled""#)));
+    let resp = admin
+        .post(
+            &disable,
+            &[("csrf_token", &admin.csrf), ("disabled", "false")],
+        )
+        .await;
+    assert_eq!(resp.status(), 303);
+    assert!(
+        Session::sign_in(&app, "resp@example.org", PASSWORD)
+            .await
+            .is_ok()
+    );
+
+    let actions = audit_actions(&app, &t.admin).await;
+    for action in ["user.role", "user.disable", "user.enable"] {
+        assert!(
+            actions.iter().any(|a| a == action),
+            "{action} in {actions:?}"
+        );
+    }
+}

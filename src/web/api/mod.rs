@@ -14,7 +14,7 @@ mod receipts;
 pub(crate) mod reports;
 mod subjects;
 mod tasks;
-mod tenant;
+pub(crate) mod tenant;
 mod upload;
 
 pub use upload::Uploads;

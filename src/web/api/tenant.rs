@@ -1,14 +1,14 @@
 //! The caller's tenant: profile with establishments, commitments and closure days.
 
 use actix_web::{HttpResponse, web};
-use serde_json::json;
+use serde_json::{Map, Value, json};
 
 use super::JsonObject;
 use crate::audit::{self, AuditEvent};
 use crate::db::Db;
 use crate::error::AppResult;
 use crate::runbooks::Library;
-use crate::store::tenants;
+use crate::store::tenants::{self, Tenant};
 use crate::web::auth::Principal;
 
 pub fn config(cfg: &mut web::ServiceConfig) {
@@ -30,22 +30,36 @@ async fn update_tenant_profile(
     runbooks: web::Data<Library>,
     body: JsonObject,
 ) -> AppResult<HttpResponse> {
+    let view = update_profile(who, &db, runbooks, body.into_inner()).await?;
+    Ok(HttpResponse::Ok().json(view))
+}
+
+/// Validates and replaces the tenant's profile (admin only), recomputes the open
+/// incidents' obligations and audits the change: the one way to change the
+/// profile, for the API and the web UI.
+pub(crate) async fn update_profile(
+    who: Principal,
+    db: &Db,
+    runbooks: web::Data<Library>,
+    profile: Map<String, Value>,
+) -> AppResult<Tenant> {
     who.require(
         who.role == crate::domain::Role::Admin,
         "change the tenant profile",
     )?;
-    let profile = body.into_inner();
-    let view = db
-        .write(move |conn| {
-            let view = tenants::update_profile(conn, &runbooks, &who.tenant_id, profile)?;
-            audit::append(conn, &who.tenant_id, AuditEvent {
+    db.write(move |conn| {
+        let view = tenants::update_profile(conn, &runbooks, &who.tenant_id, profile)?;
+        audit::append(
+            conn,
+            &who.tenant_id,
+            AuditEvent {
                 actor: who.actor(),
                 action: "tenant.profile",
                 target: format!("tenant:{}", view.slug),
                 details: json!({ "establishments": view.establishments, "profile": view.profile }),
-            })?;
-            Ok(view)
-        })
-        .await?;
-    Ok(HttpResponse::Ok().json(view))
+            },
+        )?;
+        Ok(view)
+    })
+    .await
 }

@@ -65,6 +65,10 @@ pub enum Kind {
     Bool,
     /// A whole number.
     Count,
+    /// A number with a fraction (`0.05`).
+    Number,
+    /// A nested part with no natural form (commitments), written as JSON.
+    Json,
 }
 
 /// Whether the form creates (blank fields are left out) or edits (blank fields
@@ -77,7 +81,8 @@ pub enum Mode {
     Edit,
 }
 
-/// The JSON body for the `fields` of `form`.
+/// The JSON body for the `fields` of `form`; dotted names (`notices.send_window.start`)
+/// become nested objects.
 pub fn to_json(form: &FormData, fields: &[(&str, Kind)], tz: Tz, mode: Mode) -> Map<String, Value> {
     let mut out = Map::new();
     for &(name, kind) in fields {
@@ -124,13 +129,39 @@ pub fn to_json(form: &FormData, fields: &[(&str, Kind)], tz: Tz, mode: Mode) -> 
                     Kind::Count => text
                         .parse::<i64>()
                         .map_or_else(|_| json!(text), |n| json!(n)),
+                    Kind::Number => text
+                        .parse::<f64>()
+                        .ok()
+                        .filter(|n| n.is_finite())
+                        .map_or_else(|| json!(text), |n| json!(n)),
+                    Kind::Json => serde_json::from_str(text).unwrap_or_else(|_| json!(text)),
                     _ => json!(text),
                 }
             }
         };
-        out.insert(name.to_owned(), value);
+        insert_at(&mut out, name, value);
     }
     out
+}
+
+/// Puts `value` at the dotted path `name` of `out`, making the objects on the way.
+fn insert_at(out: &mut Map<String, Value>, name: &str, value: Value) {
+    let mut node = out;
+    let mut parts = name.split('.').peekable();
+    while let Some(part) = parts.next() {
+        if parts.peek().is_none() {
+            node.insert(part.to_owned(), value);
+            return;
+        }
+        let next = node
+            .entry(part.to_owned())
+            .or_insert_with(|| Value::Object(Map::new()));
+        if !next.is_object() {
+            *next = Value::Object(Map::new());
+        }
+        let Value::Object(map) = next else { return };
+        node = map;
+    }
 }
 
 /// A `datetime-local` value (`2026-11-27T14:00`, seconds optional) read in `tz`,
@@ -231,6 +262,31 @@ mod tests {
             })
         );
         let edited = to_json(&f, &fields, tokyo, Mode::Edit);
+        let nested = form(&[
+            ("notices.unit_costs.sms", "0.07"),
+            ("notices.send_window.start", "08:00"),
+            ("notices.send_window.end", ""),
+            ("commitments", r#"[{"id": "x", "hours": 72}]"#),
+            ("closures", "2026-12-29\n2026-12-30"),
+            ("public_announcement", "{not json"),
+        ]);
+        let profile = [
+            ("notices.unit_costs.sms", Kind::Number),
+            ("notices.send_window.start", Kind::Text),
+            ("notices.send_window.end", Kind::Text),
+            ("commitments", Kind::Json),
+            ("closures", Kind::Lines),
+            ("public_announcement", Kind::Json),
+        ];
+        assert_eq!(
+            Value::Object(to_json(&nested, &profile, tokyo, Mode::Create)),
+            json!({
+                "notices": {"unit_costs": {"sms": 0.07}, "send_window": {"start": "08:00"}},
+                "commitments": [{"id": "x", "hours": 72}],
+                "closures": ["2026-12-29", "2026-12-30"],
+                "public_announcement": "{not json",
+            })
+        );
         assert_eq!(edited["owner"], Value::Null);
         assert_eq!(edited["data_categories"], json!([]));
     }

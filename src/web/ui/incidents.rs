@@ -9,6 +9,7 @@ use chrono_tz::Tz;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
+use super::fields::{Source, fields, other_errors};
 use super::form::{self, FormData, Kind, Mode};
 use super::session::{SignedIn, UiError, UiResult};
 use super::view::{self, Pages};
@@ -18,10 +19,7 @@ use crate::compose::{NoticeService, plan};
 use crate::db::Db;
 use crate::dispatch::progress;
 use crate::dispatch::settings::ChannelSettings;
-use crate::domain::{
-    BreachType, Cause, Channel, DataCategory, FieldError, IncidentStatus, Risk, now_micros,
-    parse_instant,
-};
+use crate::domain::{Channel, FieldError, IncidentStatus, now_micros, parse_instant};
 use crate::error::{AppError, AppResult};
 use crate::runbooks::Library;
 use crate::store::{
@@ -117,123 +115,6 @@ fn render(
         map.insert("chrome".into(), chrome(signed, back));
     }
     Ok(page(status, Pages::get()?.render(name, signed.lang, data)?))
-}
-
-fn vocabulary(name: &str) -> Option<Vec<&'static str>> {
-    Some(match name {
-        "cause" => Cause::ALL.iter().map(|c| c.as_str()).collect(),
-        "risk" => Risk::ALL.iter().map(|c| c.as_str()).collect(),
-        "breach_types" => BreachType::ALL.iter().map(|c| c.as_str()).collect(),
-        "data_categories" => DataCategory::ALL.iter().map(|c| c.as_str()).collect(),
-        "status" => IncidentStatus::ALL.iter().map(|c| c.as_str()).collect(),
-        "channel" => Channel::ALL.iter().map(|c| c.as_str()).collect(),
-        _ => return None,
-    })
-}
-
-/// Where a form's values come from: what is stored (the API's JSON) or what was posted.
-enum Source<'a> {
-    Stored(&'a Value),
-    Posted(&'a FormData),
-}
-
-/// The view of one form field: label, input kind, value, choices, error, ids.
-fn field(
-    pages: &Pages,
-    signed: &SignedIn,
-    form_id: &str,
-    (name, kind): (&str, Kind),
-    source: &Source<'_>,
-    errors: &[FieldError],
-) -> Value {
-    let tz = signed.tz;
-    let error = errors
-        .iter()
-        .find(|e| e.field == name)
-        .map(|e| e.reason.clone());
-    let (value, chosen): (String, Vec<String>) = match source {
-        Source::Posted(f) => (
-            f.get(name).unwrap_or_default().to_owned(),
-            f.all(name).iter().map(|s| (*s).to_owned()).collect(),
-        ),
-        Source::Stored(v) => {
-            let v = &v[name];
-            let text = match (kind, v) {
-                (Kind::Instant, Value::String(s)) => parse_instant(s)
-                    .map(|t| view::local_input(t, tz))
-                    .unwrap_or_else(|_| s.clone()),
-                (Kind::Lines, Value::Array(items)) => items
-                    .iter()
-                    .filter_map(Value::as_str)
-                    .collect::<Vec<_>>()
-                    .join("\n"),
-                (_, Value::String(s)) => s.clone(),
-                (_, Value::Null) => String::new(),
-                (_, other) => other.to_string(),
-            };
-            let chosen = v
-                .as_array()
-                .map(|a| {
-                    a.iter()
-                        .filter_map(Value::as_str)
-                        .map(str::to_owned)
-                        .collect()
-                })
-                .unwrap_or_else(|| vec![text.clone()]);
-            (text, chosen)
-        }
-    };
-    let input = match kind {
-        Kind::Instant => "datetime",
-        Kind::Words => "checkboxes",
-        Kind::Lines => "lines",
-        Kind::Bool => "bool",
-        Kind::Count => "number",
-        Kind::Text if vocabulary(name).is_some() => "select",
-        Kind::Text if matches!(name, "description" | "text" | "evidence" | "reason") => "textarea",
-        Kind::Text => "text",
-    };
-    let choices: Vec<Value> = vocabulary(name)
-        .unwrap_or_default()
-        .into_iter()
-        .map(|w| json!({ "value": w, "checked": chosen.iter().any(|c| c == w) }))
-        .collect();
-    json!({
-        "name": name,
-        "id": format!("{form_id}-{name}"),
-        "label": pages.word(signed.lang, name),
-        "input": input,
-        "value": value,
-        "is_true": value == "true",
-        "is_false": value == "false",
-        "choices": choices,
-        "error": error,
-        "hint": if input == "datetime" { Some(signed.tz.name()) } else { None },
-    })
-}
-
-fn fields(
-    signed: &SignedIn,
-    form_id: &str,
-    defs: &[(&str, Kind)],
-    source: &Source<'_>,
-    errors: &[FieldError],
-) -> AppResult<Value> {
-    let pages = Pages::get()?;
-    Ok(Value::Array(
-        defs.iter()
-            .map(|d| field(pages, signed, form_id, *d, source, errors))
-            .collect(),
-    ))
-}
-
-/// Errors that belong to no field of the form (shown above it).
-fn other_errors(defs: &[(&str, Kind)], errors: &[FieldError]) -> Vec<String> {
-    errors
-        .iter()
-        .filter(|e| !defs.iter().any(|(n, _)| *n == e.field))
-        .map(|e| format!("{}: {}", e.field, e.reason))
-        .collect()
 }
 
 #[derive(Deserialize)]

@@ -6,6 +6,7 @@
 //! enhances: countdowns and live dispatch progress.
 
 mod account;
+mod fields;
 pub mod form;
 pub mod i18n;
 mod incidents;
