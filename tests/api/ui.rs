@@ -933,3 +933,177 @@ async fn admins_change_roles_and_disable_people_but_not_themselves() {
         );
     }
 }
+
+/// The `href` of the first link with this class.
+fn link_of(html: &str, class: &str) -> String {
+    let marker = format!(r#"" class="{class}""#);
+    let end = html
+        .find(&marker)
+        .unwrap_or_else(|| panic!("a {class} link"));
+    let start = html[..end].rfind(r#"href=""#).unwrap() + r#"href=""#.len();
+    html[start..end].to_owned()
+}
+
+#[tokio::test]
+async fn responders_generate_reports_fill_items_and_record_submissions_on_the_incident_page() {
+    let app = spawn_app().await;
+    let t = app.tenant("acme");
+    ui::user(&app, &t.id, "resp@example.org", Role::Responder);
+    ui::user(&app, &t.id, "view@example.org", Role::Viewer);
+    let id = crate::dispatch::planned_incident(&app, &t, &crate::dispatch::PEOPLE, "none").await;
+    let s = Session::sign_in(&app, "resp@example.org", PASSWORD)
+        .await
+        .unwrap();
+    let page = format!("/incidents/{id}");
+    let (status, html) = s.get(&page).await;
+    assert_eq!(status, 200);
+    assert!(
+        html.contains(r#"<section id="reports">"#) && html.contains(r#"<option value="appi""#),
+        "{html}"
+    );
+    let reports_api = format!("/api/v1/incidents/{id}/reports");
+    let count = || async {
+        app.get(&t.viewer, &reports_api).await.1["items"]
+            .as_array()
+            .unwrap()
+            .len()
+    };
+
+    let generate = format!("/incidents/{id}/reports");
+    let fields = [("regime", "appi"), ("phase", "preliminary")];
+    assert_eq!(s.post(&generate, &fields).await.status(), 403);
+    let viewer = Session::sign_in(&app, "view@example.org", PASSWORD)
+        .await
+        .unwrap();
+    let (_, as_viewer) = viewer.get(&page).await;
+    assert!(
+        !as_viewer.contains(r#"id="generate-report""#),
+        "a viewer has no form"
+    );
+    let mut theirs = fields.to_vec();
+    theirs.push(("csrf_token", &viewer.csrf));
+    assert_eq!(viewer.post(&generate, &theirs).await.status(), 403);
+    assert_eq!(count().await, 0, "nothing generated");
+
+    let resp = s
+        .post(
+            &generate,
+            &[("csrf_token", &s.csrf), ("regime", "appi"), ("phase", "")],
+        )
+        .await;
+    assert_eq!(resp.status(), 422);
+    assert!(
+        resp.text()
+            .await
+            .unwrap()
+            .contains(r#"aria-describedby="err-report-phase""#)
+    );
+
+    let mut ours = fields.to_vec();
+    ours.push(("csrf_token", &s.csrf));
+    let resp = s.post(&generate, &ours).await;
+    assert_eq!(resp.status(), 303);
+    assert_eq!(
+        resp.headers()["location"],
+        format!("/incidents/{id}#reports")
+    );
+    assert_eq!(count().await, 1);
+    let (_, html) = s.get(&page).await;
+    let report = app.get(&t.viewer, &reports_api).await.1["items"][0].clone();
+    let report_id = report["id"].as_str().unwrap();
+    let link = link_of(&html, "report-html");
+    assert_eq!(
+        link,
+        format!("/api/v1/incidents/{id}/reports/{report_id}.html")
+    );
+    assert!(html.contains(&format!(
+        r#"href="/api/v1/incidents/{id}/reports/{report_id}.pdf""#
+    )));
+    let (status, document) = s.get(&link).await;
+    assert_eq!(status, 200, "the link opens with the session");
+    assert!(document.contains("<html"), "{document}");
+
+    // The team's items: saved through the API's answers, an unknown item refused by name.
+    let answers = format!("/incidents/{id}/reports/answers");
+    let resp = s
+        .post(
+            &answers,
+            &[
+                ("csrf_token", &s.csrf),
+                ("regime", "appi"),
+                ("answers.secondary_damage", "二次被害は確認されていない。"),
+            ],
+        )
+        .await;
+    assert_eq!(resp.status(), 303);
+    let (_, stored) = app
+        .get(
+            &t.responder,
+            &format!("/api/v1/incidents/{id}/reports/answers?regime=appi"),
+        )
+        .await;
+    assert_eq!(
+        stored["answers"]["secondary_damage"]["value"],
+        "二次被害は確認されていない。"
+    );
+    let (_, html) = s.get(&page).await;
+    assert!(
+        html.contains(r#"name="answers.secondary_damage""#)
+            && html.contains("二次被害は確認されていない。")
+    );
+    let resp = s
+        .post(
+            &answers,
+            &[
+                ("csrf_token", &s.csrf),
+                ("regime", "appi"),
+                ("answers.nope", "x"),
+            ],
+        )
+        .await;
+    assert_eq!(resp.status(), 422);
+    assert!(
+        resp.text()
+            .await
+            .unwrap()
+            .contains("answers.nope: the appi report has no item")
+    );
+
+    // Recording a submission: the API's reasons beside the fields; missing items refuse it.
+    let submit = format!("/incidents/{id}/reports/{report_id}/submit");
+    let hour_ago = (chrono::Utc::now() - chrono::Duration::hours(1))
+        .format("%Y-%m-%dT%H:%M")
+        .to_string();
+    let resp = s
+        .post(
+            &submit,
+            &[
+                ("csrf_token", &s.csrf),
+                ("submitted_at", "2027-03-02T10:00"),
+                ("channel", "portal"),
+                ("reference", ""),
+            ],
+        )
+        .await;
+    assert_eq!(resp.status(), 422);
+    assert!(resp.text().await.unwrap().contains(&format!(
+        r#"aria-describedby="err-submit-{report_id}-reference""#
+    )));
+    let resp = s
+        .post(
+            &submit,
+            &[
+                ("csrf_token", &s.csrf),
+                ("submitted_at", &hour_ago),
+                ("channel", "portal"),
+                ("reference", "PPC-1"),
+            ],
+        )
+        .await;
+    assert_eq!(resp.status(), 409, "required items are missing");
+    assert!(resp.text().await.unwrap().contains(r#"role="alert""#));
+    assert_eq!(
+        app.get(&t.viewer, &reports_api).await.1["items"][0]["submitted"],
+        json!(null)
+    );
+}

@@ -249,11 +249,14 @@ fn readable_version(
     Ok(row)
 }
 
-#[derive(Deserialize)]
+/// The body of a report generation: which regime's report, which phase.
+#[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
-struct CreateBody {
-    regime: Option<String>,
-    phase: Option<String>,
+pub(crate) struct CreateBody {
+    /// Regime id, e.g. `appi`.
+    pub(crate) regime: Option<String>,
+    /// Report phase, e.g. `preliminary`.
+    pub(crate) phase: Option<String>,
 }
 
 async fn create_report(
@@ -264,14 +267,36 @@ async fn create_report(
     id: web::Path<String>,
     body: web::Json<CreateBody>,
 ) -> AppResult<HttpResponse> {
+    let view = generate(
+        who,
+        &db,
+        notices,
+        reports,
+        id.into_inner(),
+        body.into_inner(),
+    )
+    .await?;
+    Ok(HttpResponse::Created().json(view))
+}
+
+/// Builds the next version of a regime's report from the incident's data now and
+/// audits it: the one way to generate a report, for the API and the web UI.
+pub(crate) async fn generate(
+    who: Principal,
+    db: &Db,
+    notices: web::Data<NoticeService>,
+    reports: web::Data<Reports>,
+    id: String,
+    body: CreateBody,
+) -> AppResult<Value> {
     who.require(who.role.can_write_reports(), "generate regulator reports")?;
-    let body = body.into_inner();
     let regime = body
         .regime
         .filter(|r| !r.trim().is_empty())
         .ok_or_else(|| AppError::field("regime", "is required, e.g. \"appi\""))?;
     let phase: ReportPhase = body
         .phase
+        .filter(|p| !p.trim().is_empty())
         .ok_or_else(|| {
             AppError::field(
                 "phase",
@@ -281,22 +306,31 @@ async fn create_report(
         .parse()
         .map_err(|reason: String| AppError::field("phase", reason))?;
     let notices = notices.into_inner();
-    let view = db
-        .write(move |conn| {
-            let (row, doc) = service::generate(
-                conn, &notices, &reports, &who.tenant_id, &id, &regime, phase, &who.name,
-            )?;
-            audit::append(conn, &who.tenant_id, AuditEvent {
+    db.write(move |conn| {
+        let (row, doc) = service::generate(
+            conn,
+            &notices,
+            &reports,
+            &who.tenant_id,
+            &id,
+            &regime,
+            phase,
+            &who.name,
+        )?;
+        audit::append(
+            conn,
+            &who.tenant_id,
+            AuditEvent {
                 actor: who.actor(),
                 action: "report.generate",
                 target: format!("report:{}", row.id),
                 details: json!({ "incident": id.as_str(), "regime": row.regime, "phase": row.phase,
-                    "version": row.version, "sha256": row.sha256, "missing": doc.missing }),
-            })?;
-            version_view(&row, &doc)
-        })
-        .await?;
-    Ok(HttpResponse::Created().json(view))
+                "version": row.version, "sha256": row.sha256, "missing": doc.missing }),
+            },
+        )?;
+        version_view(&row, &doc)
+    })
+    .await
 }
 
 async fn list_reports(
@@ -430,8 +464,20 @@ async fn update_answers(
     id: web::Path<String>,
     body: JsonObject,
 ) -> AppResult<HttpResponse> {
+    let view = fill_answers(who, &db, &reports, id.into_inner(), body.into_inner()).await?;
+    Ok(HttpResponse::Ok().json(view))
+}
+
+/// Stores the team's answers to a regime's report items and audits them: the one
+/// way to fill report items, for the API and the web UI.
+pub(crate) async fn fill_answers(
+    who: Principal,
+    db: &Db,
+    reports: &Reports,
+    id: String,
+    body: serde_json::Map<String, Value>,
+) -> AppResult<Value> {
     who.require(who.role.can_write_reports(), "fill regulator report items")?;
-    let body = body.into_inner();
     let mut r = Reader::new(&body, &["regime", "answers"]);
     let regime = r.text("regime", 40).or_keep(None);
     if regime.is_none() && !r.has_error_for("regime") {
@@ -452,26 +498,24 @@ async fn update_answers(
     let (Some(regime), Some(answers)) = (regime, answers) else {
         return Err(AppError::field("answers", "is required"));
     };
-    let changes = service::parse_answers(&reports, &regime, &answers)?;
-    let view = db
-        .write(move |conn| {
-            stored::put_answers(conn, &who.tenant_id, &id, &regime, &changes, &who.name)?;
-            let keys: Vec<&String> = changes.iter().map(|(k, _)| k).collect();
-            audit::append(
-                conn,
-                &who.tenant_id,
-                AuditEvent {
-                    actor: who.actor(),
-                    action: "report.answers",
-                    target: format!("incident:{id}"),
-                    details: json!({ "regime": regime, "items": keys }),
-                },
-            )?;
-            let answers = stored::answers(conn, &who.tenant_id, &id, &regime)?;
-            Ok(json!({ "regime": regime, "answers": service::answers_view(&answers)? }))
-        })
-        .await?;
-    Ok(HttpResponse::Ok().json(view))
+    let changes = service::parse_answers(reports, &regime, &answers)?;
+    db.write(move |conn| {
+        stored::put_answers(conn, &who.tenant_id, &id, &regime, &changes, &who.name)?;
+        let keys: Vec<&String> = changes.iter().map(|(k, _)| k).collect();
+        audit::append(
+            conn,
+            &who.tenant_id,
+            AuditEvent {
+                actor: who.actor(),
+                action: "report.answers",
+                target: format!("incident:{id}"),
+                details: json!({ "regime": regime, "items": keys }),
+            },
+        )?;
+        let answers = stored::answers(conn, &who.tenant_id, &id, &regime)?;
+        Ok(json!({ "regime": regime, "answers": service::answers_view(&answers)? }))
+    })
+    .await
 }
 
 /// Submission time may run ahead of our clock by this much.
@@ -484,9 +528,23 @@ async fn submit_report(
     path: web::Path<(String, String)>,
     body: JsonObject,
 ) -> AppResult<HttpResponse> {
-    who.require(who.role.can_write_reports(), "record report submissions")?;
     let (incident_id, report_id) = path.into_inner();
-    let body = body.into_inner();
+    let view = submit(who, &db, reports, incident_id, report_id, body.into_inner()).await?;
+    Ok(HttpResponse::Ok().json(view))
+}
+
+/// Records that a report version was submitted (which meets the obligation it
+/// answers) and audits it: the one way to record a submission, for the API and
+/// the web UI.
+pub(crate) async fn submit(
+    who: Principal,
+    db: &Db,
+    reports: web::Data<Reports>,
+    incident_id: String,
+    report_id: String,
+    body: serde_json::Map<String, Value>,
+) -> AppResult<Value> {
+    who.require(who.role.can_write_reports(), "record report submissions")?;
     let mut r = Reader::new(&body, &["submitted_at", "channel", "reference"]);
     let submitted_at = r.instant("submitted_at").or_keep(None);
     let channel = r.word::<SubmissionChannel>("channel").or_keep(None);
@@ -523,8 +581,7 @@ async fn submit_report(
         channel,
         reference,
     };
-    let view = db
-        .write(move |conn| {
+    db.write(move |conn| {
             let row = stored::get(conn, &who.tenant_id, &incident_id, &report_id)?;
             let Filed { version, obligation, marked_met } =
                 service::submit(conn, &reports, &row, &submission, &who.name)?;
@@ -546,8 +603,7 @@ async fn submit_report(
             };
             Ok(view)
         })
-        .await?;
-    Ok(HttpResponse::Ok().json(view))
+        .await
 }
 
 /// Longest a share link may live.

@@ -4,7 +4,7 @@
 //! again with each error next to its field.
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpResponse, ResponseError, web};
 use chrono_tz::Tz;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
@@ -21,6 +21,7 @@ use crate::dispatch::progress;
 use crate::dispatch::settings::ChannelSettings;
 use crate::domain::{Channel, FieldError, IncidentStatus, now_micros, parse_instant};
 use crate::error::{AppError, AppResult};
+use crate::reports::Reports;
 use crate::runbooks::Library;
 use crate::store::{
     affected, dispatches, incidents, notice_contents, obligations, overview, tasks, tenants,
@@ -57,7 +58,8 @@ pub(super) fn config(cfg: &mut web::ServiceConfig) {
         .route(
             "/incidents/{id}/dispatches/{dispatch}/approve",
             web::post().to(approve_dispatch),
-        );
+        )
+        .configure(super::reports::config);
 }
 
 /// The fields of the facts forms (new incident and edit), in the API's names.
@@ -222,12 +224,17 @@ async fn create_incident(
 }
 
 /// A form of the incident page shown again after the API refused it.
-struct Refused<'a> {
+pub(super) struct Refused<'a> {
     /// Which form (`facts`, `timeline`, `scope`, `content`, `obligation-<id>`, …).
-    form: String,
-    errors: Vec<FieldError>,
-    message: Option<String>,
-    posted: Option<&'a FormData>,
+    pub(super) form: String,
+    /// The API's field errors.
+    pub(super) errors: Vec<FieldError>,
+    /// A refusal that names no field (conflict, role).
+    pub(super) message: Option<String>,
+    /// The form as posted, to show again.
+    pub(super) posted: Option<&'a FormData>,
+    /// The status the API gives the refusal (422, 409, 403).
+    pub(super) status: StatusCode,
 }
 
 #[derive(Deserialize, Default)]
@@ -247,17 +254,16 @@ struct Loaded {
     dispatches: Vec<progress::DispatchProgress>,
     audit: Vec<audit::AuditEntry>,
     tasks: Vec<tasks::TaskRow>,
+    reports: Option<super::reports::Loaded>,
     tenant_slug: String,
 }
 
 /// Everything the incident page shows, in one read: summaries and small lists,
 /// never the affected people themselves.
-async fn load(
-    db: &Db,
-    signed: &SignedIn,
-    id: String,
-    channels: web::Data<ChannelSettings>,
-) -> AppResult<Loaded> {
+async fn load(db: &Db, signed: &SignedIn, id: String, deps: &Deps) -> AppResult<Loaded> {
+    let channels = deps.channels.clone();
+    let report_forms = deps.reports.clone();
+    let who = signed.who.clone();
     let tenant = signed.who.tenant_id.clone();
     let may_read_plan = signed.who.role.can_read_subjects();
     let may_read_audit = signed.who.role.can_read_audit();
@@ -293,9 +299,11 @@ async fn load(
         } else {
             Vec::new()
         };
+        let reports = super::reports::load(conn, &who, &report_forms, &id, &obligations)?;
         let tenant_slug = tenants::get(conn, &tenant)?.slug;
         Ok(Loaded {
             tasks,
+            reports,
             tenant_slug,
             facts,
             status,
@@ -320,7 +328,7 @@ async fn show(
 ) -> UiResult<HttpResponse> {
     let started = std::time::Instant::now();
     let db = &deps.db;
-    let loaded = load(db, signed, id.clone(), deps.channels.clone()).await?;
+    let loaded = load(db, signed, id.clone(), deps).await?;
     let pages = Pages::get()?;
     let lang = signed.lang;
     let tz = signed.tz;
@@ -516,16 +524,13 @@ async fn show(
             "due": t.due_at.map(|d| view::deadline(d, tz, tz, now, &overdue)),
         })).collect::<Vec<_>>(),
         "tasks_api": format!("/api/v1/incidents/{id}/tasks"),
+        "reports": loaded.reports.as_ref().map(|r| super::reports::view(signed, &deps.reports, r, &loaded.obligations, refused.as_ref())).transpose()?,
         "bulletins": format!("/b/{}", loaded.tenant_slug),
         "can_edit": role.can_edit_incidents(),
         "can_read_subjects": role.can_read_subjects(),
         "can_read_audit": role.can_read_audit(),
     });
-    let status = if refused.is_some() {
-        StatusCode::UNPROCESSABLE_ENTITY
-    } else {
-        StatusCode::OK
-    };
+    let status = refused.as_ref().map_or(StatusCode::OK, |r| r.status);
     let response = render(
         signed,
         status,
@@ -673,7 +678,7 @@ async fn incident_page(
 
 /// After a form: on success back to the page's section; on a refusal the page
 /// again, with the form's errors or the refusal next to the form.
-async fn after(
+pub(super) async fn after(
     signed: &SignedIn,
     deps: &Deps,
     id: String,
@@ -689,6 +694,7 @@ async fn after(
             errors,
             message: None,
             posted,
+            status: StatusCode::UNPROCESSABLE_ENTITY,
         },
         Err(e @ (AppError::Conflict(_) | AppError::Blocked { .. } | AppError::Forbidden(_))) => {
             let mut message = e.to_string();
@@ -702,6 +708,7 @@ async fn after(
                 errors: Vec::new(),
                 message: Some(message),
                 posted,
+                status: e.status_code(),
             }
         }
         Err(other) => return Err(UiError::App(other)),
@@ -711,11 +718,12 @@ async fn after(
 
 /// The extractors every form of the incident page takes.
 #[derive(Clone)]
-struct Deps {
-    db: web::Data<Db>,
-    runbooks: web::Data<Library>,
-    service: web::Data<NoticeService>,
-    channels: web::Data<ChannelSettings>,
+pub(super) struct Deps {
+    pub(super) db: web::Data<Db>,
+    pub(super) runbooks: web::Data<Library>,
+    pub(super) service: web::Data<NoticeService>,
+    pub(super) channels: web::Data<ChannelSettings>,
+    pub(super) reports: web::Data<Reports>,
 }
 
 impl actix_web::FromRequest for Deps {
@@ -740,6 +748,10 @@ impl actix_web::FromRequest for Deps {
                     .ok_or_else(missing)?,
                 channels: req
                     .app_data::<web::Data<ChannelSettings>>()
+                    .cloned()
+                    .ok_or_else(missing)?,
+                reports: req
+                    .app_data::<web::Data<Reports>>()
                     .cloned()
                     .ok_or_else(missing)?,
             })

@@ -10,6 +10,7 @@ mod fields;
 pub mod form;
 pub mod i18n;
 mod incidents;
+mod reports;
 pub mod session;
 pub mod settings;
 pub mod view;
