@@ -269,3 +269,135 @@ async fn japanese_and_chinese_browsers_get_their_language_and_script_stays_text(
         b.close().await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_edits_the_send_window_and_creates_and_revokes_a_token() {
+    let app = spawn_app().await;
+    let t = app.tenant("acme");
+    let Some(admin) = Browser::start(&app.address, "settings-admin", "en").await else {
+        return;
+    };
+    ui::user(&app, &t.id, "admin@example.org", Role::Admin);
+    admin.sign_in("admin@example.org", PASSWORD).await;
+    admin.submit("a[href='/settings']").await;
+    assert_eq!(admin.text("h1").await, "Settings");
+
+    // A send window the API refuses: its reason stands next to the field.
+    admin
+        .fill("#profile-notices-send_window-start", "25:00")
+        .await;
+    admin
+        .fill("#profile-notices-send_window-end", "21:00")
+        .await;
+    admin
+        .fill("#profile-notices-send_window-time_zone", "Asia/Tokyo")
+        .await;
+    admin
+        .click("#profile-notices-send_window-channels input[value=sms]")
+        .await;
+    admin.submit("form.profile button[type=submit]").await;
+    assert_eq!(
+        admin
+            .attr("#profile-notices-send_window-start", "aria-describedby")
+            .await
+            .unwrap(),
+        "err-profile-notices-send_window-start"
+    );
+    assert!(
+        !admin
+            .text("#err-profile-notices-send_window-start")
+            .await
+            .is_empty()
+    );
+    admin.screenshot("profile-error").await;
+    admin
+        .fill("#profile-notices-send_window-start", "08:00")
+        .await;
+    admin.submit("form.profile button[type=submit]").await;
+    assert_eq!(admin.path().await, "/settings");
+    let (_, tenant) = app.get(&t.admin, "/api/v1/tenant").await;
+    assert_eq!(
+        tenant["tenant"]["profile"]["notices"]["send_window"],
+        json!({"start": "08:00", "end": "21:00", "time_zone": "Asia/Tokyo", "channels": ["sms"]})
+    );
+    assert_eq!(
+        admin
+            .attr("#profile-notices-send_window-start", "value")
+            .await
+            .unwrap(),
+        "08:00"
+    );
+
+    // A token: its secret once, working; gone on the next visit; revoked from the page.
+    admin.fill("#token-name", "ci-bot").await;
+    admin.select("#token-role", "viewer").await;
+    admin
+        .submit("form[action='/settings/tokens'] button[type=submit]")
+        .await;
+    let bearer = admin.text("#new-token").await;
+    assert!(bearer.starts_with("blt_"), "{bearer}");
+    admin.screenshot("token-once").await;
+    assert_eq!(app.get(&bearer, "/api/v1/incidents").await.0, 200);
+    admin.goto("/settings").await;
+    assert_eq!(
+        admin
+            .script("return document.querySelector('#new-token') === null && !document.body.innerHTML.includes('blt_');")
+            .await,
+        json!(true)
+    );
+    let id = bearer
+        .strip_prefix("blt_")
+        .and_then(|rest| rest.split_once('.'))
+        .unwrap()
+        .0
+        .to_owned();
+    admin
+        .submit(&format!(
+            "form[action='/settings/tokens/{id}/revoke'] button"
+        ))
+        .await;
+    assert_eq!(app.get(&bearer, "/api/v1/incidents").await.0, 401);
+    assert!(!admin.text(&format!("#token-{id}")).await.contains("Revoke"));
+    admin.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_responder_generates_a_report_and_opens_its_link() {
+    let app = spawn_app().await;
+    let t = app.tenant("acme");
+    let Some(resp) = Browser::start(&app.address, "report-responder", "en").await else {
+        return;
+    };
+    let id = crate::dispatch::planned_incident(&app, &t, &crate::dispatch::PEOPLE, "none").await;
+    ui::user(&app, &t.id, "resp@example.org", Role::Responder);
+    resp.sign_in("resp@example.org", PASSWORD).await;
+    resp.goto(&format!("/incidents/{id}#reports")).await;
+    resp.select("#report-regime", "appi").await;
+    resp.select("#report-phase", "preliminary").await;
+    resp.submit("#generate-report button[type=submit]").await;
+    let (_, list) = app
+        .get(&t.viewer, &format!("/api/v1/incidents/{id}/reports"))
+        .await;
+    let report = list["items"][0]["id"].as_str().unwrap().to_owned();
+    assert!(
+        resp.text(&format!("#report-{report} .report-status"))
+            .await
+            .starts_with("Required items missing"),
+        "a new preliminary report still lacks the team's items"
+    );
+    resp.screenshot("reports").await;
+    let href = resp
+        .attr(&format!("#report-{report} a.report-html"), "href")
+        .await
+        .unwrap();
+    assert_eq!(
+        href,
+        format!("/api/v1/incidents/{id}/reports/{report}.html")
+    );
+    resp.submit(&format!("#report-{report} a.report-html"))
+        .await;
+    assert_eq!(resp.path().await, href);
+    assert!(resp.text("body").await.contains("個人情報保護委員会"));
+    resp.screenshot("report-html").await;
+    resp.close().await;
+}
