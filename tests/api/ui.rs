@@ -1107,3 +1107,189 @@ async fn responders_generate_reports_fill_items_and_record_submissions_on_the_in
         json!(null)
     );
 }
+
+#[tokio::test]
+async fn bulletins_are_drafted_on_the_incident_page_and_published_by_a_second_person() {
+    let app = spawn_app().await;
+    let t = app.tenant("acme");
+    ui::user(&app, &t.id, "resp@example.org", Role::Responder);
+    ui::user(&app, &t.id, "appr@example.org", Role::Approver);
+    let id = app.incident(&t.responder).await;
+    let s = Session::sign_in(&app, "resp@example.org", PASSWORD)
+        .await
+        .unwrap();
+    let page = format!("/incidents/{id}");
+    let (_, html) = s.get(&page).await;
+    assert!(html.contains(r#"id="draft-bulletin""#) && html.contains(r#"name="locales.ja.title""#));
+    let list = format!("/api/v1/incidents/{id}/bulletins");
+    let draft = format!("/incidents/{id}/bulletins");
+    let mut text: Vec<(String, String)> = vec![("default_locale".into(), "en".into())];
+    for item in [
+        "title",
+        "summary",
+        "likely_impact",
+        "measures_taken",
+        "advice",
+        "remedies",
+    ] {
+        text.push((
+            format!("locales.en.{item}"),
+            format!("The {item} of the bulletin."),
+        ));
+    }
+    text.push((
+        "locales.en.contact.email".into(),
+        "privacy@acme.example".into(),
+    ));
+    let fields: Vec<(&str, &str)> = text.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    assert_eq!(s.post(&draft, &fields).await.status(), 403, "no CSRF token");
+    assert_eq!(app.get(&t.viewer, &list).await.1["items"], json!([]));
+
+    let mut wrong = fields.clone();
+    wrong[0] = ("default_locale", "ja");
+    wrong.push(("csrf_token", &s.csrf));
+    let resp = s.post(&draft, &wrong).await;
+    assert_eq!(resp.status(), 422);
+    assert!(
+        resp.text()
+            .await
+            .unwrap()
+            .contains(r#"aria-describedby="err-bulletin-default_locale""#)
+    );
+
+    let mut ours = fields.clone();
+    ours.push(("csrf_token", &s.csrf));
+    let resp = s.post(&draft, &ours).await;
+    assert_eq!(resp.status(), 303);
+    let (_, bulletins) = app.get(&t.viewer, &list).await;
+    let bulletin = bulletins["items"][0]["id"].as_str().unwrap().to_owned();
+    assert_eq!(bulletins["items"][0]["status"], "awaiting_approval");
+    let (_, html) = s.get(&page).await;
+    assert!(
+        html.contains(&format!("/b/acme/{bulletin}")),
+        "the public page is linked"
+    );
+    assert!(
+        !html.contains("approve-bulletin"),
+        "the author cannot approve"
+    );
+
+    let approver = Session::sign_in(&app, "appr@example.org", PASSWORD)
+        .await
+        .unwrap();
+    let (_, html) = approver.get(&page).await;
+    assert!(html.contains("approve-bulletin"));
+    let approve = format!("/incidents/{id}/bulletins/{bulletin}/approve");
+    assert_eq!(
+        approver.post(&approve, &[]).await.status(),
+        403,
+        "no CSRF token"
+    );
+    assert_eq!(
+        s.post(&approve, &[("csrf_token", &s.csrf)]).await.status(),
+        403,
+        "a responder may not approve"
+    );
+    let resp = approver
+        .post(&approve, &[("csrf_token", &approver.csrf)])
+        .await;
+    assert_eq!(resp.status(), 303);
+    let (_, bulletins) = app.get(&t.viewer, &list).await;
+    assert_eq!(bulletins["items"][0]["status"], "published");
+    let (status, public) = ui::client()
+        .get(app.url(&format!("/b/acme/{bulletin}")))
+        .send()
+        .await
+        .map(|r| (r.status().as_u16(), r))
+        .unwrap();
+    assert_eq!(status, 200);
+    assert!(
+        public
+            .text()
+            .await
+            .unwrap()
+            .contains("The title of the bulletin.")
+    );
+}
+
+#[tokio::test]
+async fn tasks_are_done_skipped_and_reopened_from_the_incident_page() {
+    let app = spawn_app().await;
+    let t = app.tenant("acme");
+    ui::user(&app, &t.id, "resp@example.org", Role::Responder);
+    let id = crate::dispatch::planned_incident(&app, &t, &crate::dispatch::PEOPLE, "none").await;
+    let s = Session::sign_in(&app, "resp@example.org", PASSWORD)
+        .await
+        .unwrap();
+    let api = format!("/api/v1/incidents/{id}/tasks");
+    let (_, tasks) = app.get(&t.responder, &api).await;
+    let task = tasks["items"][0]["id"].as_str().unwrap().to_owned();
+    let state = || async {
+        let (_, tasks) = app.get(&t.responder, &api).await;
+        tasks["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["id"] == task.as_str())
+            .unwrap()["state"]
+            .clone()
+    };
+    let form = format!("/incidents/{id}/tasks/{task}");
+    let (_, html) = s.get(&format!("/incidents/{id}")).await;
+    assert!(html.contains(&format!(r#"action="{form}""#)));
+
+    assert_eq!(s.post(&form, &[("state", "done")]).await.status(), 403);
+    assert_eq!(state().await, "open");
+    let resp = s
+        .post(
+            &form,
+            &[
+                ("csrf_token", &s.csrf),
+                ("state", "skipped"),
+                ("skipped_reason", ""),
+            ],
+        )
+        .await;
+    assert_eq!(resp.status(), 422);
+    assert!(resp.text().await.unwrap().contains(&format!(
+        r#"aria-describedby="err-task-{task}-skipped_reason""#
+    )));
+    let resp = s
+        .post(
+            &form,
+            &[
+                ("csrf_token", &s.csrf),
+                ("state", "done"),
+                ("evidence", "ticket IR-7"),
+            ],
+        )
+        .await;
+    assert_eq!(resp.status(), 303);
+    assert_eq!(resp.headers()["location"], format!("/incidents/{id}#tasks"));
+    assert_eq!(state().await, "done");
+    let (_, html) = s.get(&format!("/incidents/{id}")).await;
+    assert!(html.contains("ticket IR-7") && html.contains("task-reopen"));
+    let resp = s
+        .post(&form, &[("csrf_token", &s.csrf), ("state", "open")])
+        .await;
+    assert_eq!(resp.status(), 303);
+    assert_eq!(state().await, "open");
+    let resp = s
+        .post(
+            &form,
+            &[
+                ("csrf_token", &s.csrf),
+                ("state", "skipped"),
+                ("skipped_reason", "not our system"),
+            ],
+        )
+        .await;
+    assert_eq!(resp.status(), 303);
+    assert_eq!(state().await, "skipped");
+    assert!(
+        audit_actions(&app, &t.admin)
+            .await
+            .iter()
+            .any(|a| a == "task.skip")
+    );
+}

@@ -3,7 +3,7 @@
 
 use actix_web::{HttpResponse, web};
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
 use super::JsonObject;
 use crate::audit::{self, AuditEvent};
@@ -76,29 +76,40 @@ async fn create_bulletin(
     id: web::Path<String>,
     body: JsonObject,
 ) -> AppResult<HttpResponse> {
-    who.require(who.role.can_edit_incidents(), "write bulletins")?;
-    let view = db
-        .write(move |conn| {
-            let (slug, authoritative) = tenant_of(conn, &who.tenant_id)?;
-            let content = BulletinContent::parse(&body, authoritative.as_deref())
-                .map_err(AppError::Validation)?;
-            let (row, version) = bulletins::create(conn, &who.tenant_id, &id, &content, &who.name)?;
-            audit::append(conn, &who.tenant_id, AuditEvent {
-                actor: who.actor(),
-                action: "bulletin.create",
-                target: format!("bulletin:{}", row.id),
-                details: json!({ "incident": id.as_str(), "version": version.version, "sha256": version.sha256 }),
-            })?;
-            Ok(json!({
-                "id": row.id,
-                "status": row.status,
-                "version": version.version,
-                "sha256": version.sha256,
-                "url": public_url(&service, &slug, &row.id),
-            }))
-        })
-        .await?;
+    let view = create(who, &db, service, id.into_inner(), body.into_inner()).await?;
     Ok(HttpResponse::Created().json(view))
+}
+
+/// Drafts a bulletin for an incident and audits it: the one way to draft a
+/// bulletin, for the API and the web UI.
+pub(crate) async fn create(
+    who: Principal,
+    db: &Db,
+    service: web::Data<NoticeService>,
+    id: String,
+    body: Map<String, Value>,
+) -> AppResult<Value> {
+    who.require(who.role.can_edit_incidents(), "write bulletins")?;
+    db.write(move |conn| {
+        let (slug, authoritative) = tenant_of(conn, &who.tenant_id)?;
+        let content = BulletinContent::parse(&body, authoritative.as_deref())
+            .map_err(AppError::Validation)?;
+        let (row, version) = bulletins::create(conn, &who.tenant_id, &id, &content, &who.name)?;
+        audit::append(conn, &who.tenant_id, AuditEvent {
+            actor: who.actor(),
+            action: "bulletin.create",
+            target: format!("bulletin:{}", row.id),
+            details: json!({ "incident": id.as_str(), "version": version.version, "sha256": version.sha256 }),
+        })?;
+        Ok(json!({
+            "id": row.id,
+            "status": row.status,
+            "version": version.version,
+            "sha256": version.sha256,
+            "url": public_url(&service, &slug, &row.id),
+        }))
+    })
+    .await
 }
 
 async fn list_bulletins(
@@ -234,13 +245,26 @@ async fn approve_bulletin(
     service: web::Data<NoticeService>,
     path: web::Path<(String, String)>,
 ) -> AppResult<HttpResponse> {
+    let (incident_id, bulletin_id) = path.into_inner();
+    let view = approve(who, &db, service, incident_id, bulletin_id).await?;
+    Ok(HttpResponse::Ok().json(view))
+}
+
+/// Approves a bulletin's pending version as the second person, which publishes it,
+/// and audits the approval and the coverage it gives: the one way to publish a
+/// bulletin, for the API and the web UI.
+pub(crate) async fn approve(
+    who: Principal,
+    db: &Db,
+    service: web::Data<NoticeService>,
+    incident_id: String,
+    bulletin_id: String,
+) -> AppResult<Value> {
     who.require(
         who.role.can_approve(),
         "approve bulletins (approver role only)",
     )?;
-    let (incident_id, bulletin_id) = path.into_inner();
-    let view = db
-        .write(move |conn| {
+    db.write(move |conn| {
             let (slug, _) = tenant_of(conn, &who.tenant_id)?;
             let row = bulletins::get(conn, &who.tenant_id, &incident_id, &bulletin_id)?;
             let publication = publication(conn, &row)?;
@@ -271,8 +295,7 @@ async fn approve_bulletin(
                 "coverage": coverage,
             }))
         })
-        .await?;
-    Ok(HttpResponse::Ok().json(view))
+        .await
 }
 
 /// The lint's findings on the pending version and the posting period the laws ask for.

@@ -2,7 +2,7 @@
 
 pub(crate) mod affected;
 mod audit;
-mod bulletins;
+pub(crate) mod bulletins;
 #[cfg(test)]
 mod contract;
 pub(crate) mod dispatches;
@@ -13,7 +13,7 @@ pub(crate) mod plans;
 mod receipts;
 pub(crate) mod reports;
 mod subjects;
-mod tasks;
+pub(crate) mod tasks;
 pub(crate) mod tenant;
 mod upload;
 

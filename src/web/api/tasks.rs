@@ -27,7 +27,7 @@ pub fn config(cfg: &mut web::ServiceConfig) {
 
 /// One task as the API shows it.
 #[derive(Debug, Serialize)]
-struct TaskView {
+pub(crate) struct TaskView {
     id: String,
     runbook: String,
     item: String,
@@ -233,39 +233,50 @@ async fn update_task(
     path: web::Path<(String, String)>,
     body: JsonObject,
 ) -> AppResult<HttpResponse> {
+    let (incident_id, task_id) = path.into_inner();
+    let view = update(who, &db, incident_id, task_id, body.into_inner()).await?;
+    Ok(HttpResponse::Ok().json(view))
+}
+
+/// Changes a task (assignee, note, done with evidence, skipped with a reason,
+/// reopened) and audits it: the one way to work a task, for the API and the web UI.
+pub(crate) async fn update(
+    who: Principal,
+    db: &Db,
+    incident_id: String,
+    task_id: String,
+    body: Map<String, Value>,
+) -> AppResult<TaskView> {
     who.require(who.role.can_work_tasks(), "change runbook tasks")?;
     let change = read_change(&body).map_err(AppError::Validation)?;
-    let (incident_id, task_id) = path.into_inner();
-    let view = db
-        .write(move |conn| {
-            let row = tasks::get(conn, &who.tenant_id, &incident_id, &task_id)?;
-            let now = now_micros();
-            let before = TaskView::of(&row, now)?;
-            let after = TaskView::of(&tasks::update(conn, &row, &change, &who.name)?, now)?;
-            audit::append(
-                conn,
-                &who.tenant_id,
-                AuditEvent {
-                    actor: who.actor(),
-                    action: match change.resolution {
-                        Some(Resolution::Done { .. }) => "task.done",
-                        Some(Resolution::Skipped { .. }) => "task.skip",
-                        Some(Resolution::Reopened) => "task.reopen",
-                        None => "task.update",
-                    },
-                    target: format!("task:{task_id}"),
-                    details: json!({
-                        "incident": incident_id,
-                        "runbook": row.runbook_id,
-                        "item": row.item_id,
-                        "changes": changes(&before, &after)?,
-                    }),
+    db.write(move |conn| {
+        let row = tasks::get(conn, &who.tenant_id, &incident_id, &task_id)?;
+        let now = now_micros();
+        let before = TaskView::of(&row, now)?;
+        let after = TaskView::of(&tasks::update(conn, &row, &change, &who.name)?, now)?;
+        audit::append(
+            conn,
+            &who.tenant_id,
+            AuditEvent {
+                actor: who.actor(),
+                action: match change.resolution {
+                    Some(Resolution::Done { .. }) => "task.done",
+                    Some(Resolution::Skipped { .. }) => "task.skip",
+                    Some(Resolution::Reopened) => "task.reopen",
+                    None => "task.update",
                 },
-            )?;
-            Ok(after)
-        })
-        .await?;
-    Ok(HttpResponse::Ok().json(view))
+                target: format!("task:{task_id}"),
+                details: json!({
+                    "incident": incident_id,
+                    "runbook": row.runbook_id,
+                    "item": row.item_id,
+                    "changes": changes(&before, &after)?,
+                }),
+            },
+        )?;
+        Ok(after)
+    })
+    .await
 }
 
 /// `{field: {from, to}}` for each field a user can change that did change.

@@ -19,7 +19,7 @@ use crate::compose::{NoticeService, plan};
 use crate::db::Db;
 use crate::dispatch::progress;
 use crate::dispatch::settings::ChannelSettings;
-use crate::domain::{Channel, FieldError, IncidentStatus, now_micros, parse_instant};
+use crate::domain::{Channel, FieldError, IncidentStatus, TaskState, now_micros, parse_instant};
 use crate::error::{AppError, AppResult};
 use crate::reports::Reports;
 use crate::runbooks::Library;
@@ -59,7 +59,9 @@ pub(super) fn config(cfg: &mut web::ServiceConfig) {
             "/incidents/{id}/dispatches/{dispatch}/approve",
             web::post().to(approve_dispatch),
         )
-        .configure(super::reports::config);
+        .configure(super::reports::config)
+        .configure(super::bulletins::config)
+        .configure(super::tasks::config);
 }
 
 /// The fields of the facts forms (new incident and edit), in the API's names.
@@ -255,6 +257,7 @@ struct Loaded {
     audit: Vec<audit::AuditEntry>,
     tasks: Vec<tasks::TaskRow>,
     reports: Option<super::reports::Loaded>,
+    bulletins: Vec<super::bulletins::Loaded>,
     tenant_slug: String,
 }
 
@@ -300,10 +303,12 @@ async fn load(db: &Db, signed: &SignedIn, id: String, deps: &Deps) -> AppResult<
             Vec::new()
         };
         let reports = super::reports::load(conn, &who, &report_forms, &id, &obligations)?;
+        let bulletins = super::bulletins::load(conn, &tenant, &id)?;
         let tenant_slug = tenants::get(conn, &tenant)?.slug;
         Ok(Loaded {
             tasks,
             reports,
+            bulletins,
             tenant_slug,
             facts,
             status,
@@ -518,11 +523,18 @@ async fn show(
         "dispatches": dispatch_views,
         "dispatch_message": message_of("dispatch"),
         "audit": audit_views,
-        "tasks": loaded.tasks.iter().map(|t| json!({
+        "bulletin_list": super::bulletins::view(signed, &deps.service, &loaded.tenant_slug, &loaded.bulletins, refused.as_ref())?,
+        "can_work_tasks": role.can_work_tasks(),
+        "tasks": loaded.tasks.iter().map(|t| { let state = t.state()?; Ok(json!({
+            "id": t.id, "open": state == TaskState::Open, "closed": matches!(state, TaskState::Done | TaskState::Skipped),
+            "message": message_of(&format!("task-{}", t.id)),
+            "evidence_error": errors_of(&format!("task-{}", t.id)).iter().find(|e| e.field == "evidence").map(|e| e.reason.clone()),
+            "skipped_reason_error": errors_of(&format!("task-{}", t.id)).iter().find(|e| e.field == "skipped_reason").map(|e| e.reason.clone()),
+            "evidence": t.evidence, "skipped_reason": t.skipped_reason, "resolved_by": t.resolved_by,
             "section": t.section, "text": t.text, "role": t.role, "state": t.state,
             "assignee": t.assignee,
             "due": t.due_at.map(|d| view::deadline(d, tz, tz, now, &overdue)),
-        })).collect::<Vec<_>>(),
+        })) }).collect::<AppResult<Vec<_>>>()?,
         "tasks_api": format!("/api/v1/incidents/{id}/tasks"),
         "reports": loaded.reports.as_ref().map(|r| super::reports::view(signed, &deps.reports, r, &loaded.obligations, refused.as_ref())).transpose()?,
         "bulletins": format!("/b/{}", loaded.tenant_slug),

@@ -6,6 +6,7 @@
 //! enhances: countdowns and live dispatch progress.
 
 mod account;
+mod bulletins;
 mod fields;
 pub mod form;
 pub mod i18n;
@@ -13,6 +14,7 @@ mod incidents;
 mod reports;
 pub mod session;
 pub mod settings;
+mod tasks;
 pub mod view;
 
 use actix_web::http::{StatusCode, header};
