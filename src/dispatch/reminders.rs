@@ -233,6 +233,7 @@ async fn email(adapters: &Adapters, rates: &RateLimits, send: &TeamSend) -> Resu
             sms_from: None,
         },
         batch: None,
+        formatted: None,
     };
     match adapter.send(&msg).await {
         Outcome::Sent { .. } | Outcome::HandedOff { .. } => Ok(()),

@@ -392,12 +392,33 @@ impl Worker {
                 Err(e) => tracing::error!(error = %e, "could not hold rows for the send window"),
             }
         }
+        let jobs = self.prepare(jobs).await;
         tracing::debug!(
             rows = jobs.len(),
             compose_ms = started.elapsed().as_millis() as u64,
             "messages composed"
         );
         jobs
+    }
+
+    /// Lets each job's adapter do its CPU work (formatting an e-mail) on a blocking
+    /// thread, so that the thread talking to relays answers them without delay.
+    async fn prepare(&self, mut jobs: Vec<Job>) -> Vec<Job> {
+        let adapters = self.adapters.clone();
+        let prepared = tokio::task::spawn_blocking(move || {
+            for job in &mut jobs {
+                if let (Ok(msg), Ok(tenant)) = (&mut job.message, adapters.for_tenant(&job.tenant))
+                {
+                    tenant.get(msg.channel).prepare(msg);
+                }
+            }
+            jobs
+        })
+        .await;
+        prepared.unwrap_or_else(|e| {
+            tracing::error!(error = %e, "dispatch worker could not prepare messages");
+            Vec::new() // the leases expire and the rows are claimed again
+        })
     }
 
     /// Writes results as they come, a group at a time.
@@ -705,6 +726,7 @@ fn compose_rows(
                     locale: m.locale,
                     sender: sender.clone(),
                     batch: Some(dispatch_id.clone()),
+                    formatted: None,
                 });
             if let Err(why) = &message {
                 tracing::error!(outbox.id = %claimed.id, error = %why, "cannot compose notice");

@@ -39,6 +39,7 @@ fn outgoing(channel: Channel, to: &str) -> Outgoing {
         locale: "en".into(),
         sender: sender(),
         batch: Some("dispatch-7".into()),
+        formatted: None,
     }
 }
 

@@ -1,8 +1,10 @@
 //! E-mail through lettre: a pooled SMTP relay, or `.eml` files when none is set.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
+use lettre::address::Envelope;
 use lettre::message::{Mailbox, MultiPart, SinglePart};
 use lettre::{Address, AsyncFileTransport, AsyncTransport, Message, Tokio1Executor};
 
@@ -14,6 +16,21 @@ use crate::domain::Channel;
 enum Transport {
     Smtp(SmtpRelay),
     File(AsyncFileTransport<Tokio1Executor>, PathBuf),
+}
+
+/// An e-mail formatted for the relay: its envelope and its RFC 5322 bytes.
+pub struct Formatted {
+    envelope: Envelope,
+    bytes: Vec<u8>,
+}
+
+impl std::fmt::Debug for Formatted {
+    /// Shows no address or content.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Formatted")
+            .field("bytes", &self.bytes.len())
+            .finish_non_exhaustive()
+    }
 }
 
 /// The e-mail adapter.
@@ -50,14 +67,16 @@ impl EmailAdapter {
     }
 
     async fn deliver(&self, msg: &Outgoing) -> Outcome {
-        let email = match self.build(msg) {
-            Ok(email) => email,
-            Err(outcome) => return outcome,
-        };
         match &self.transport {
             Transport::Smtp(relay) => {
-                let envelope = email.envelope().clone();
-                match relay.send(&envelope, &email.formatted()).await {
+                let formatted = match &msg.formatted {
+                    Some(formatted) => Arc::clone(formatted),
+                    None => match self.format(msg) {
+                        Ok(formatted) => Arc::new(formatted),
+                        Err(outcome) => return outcome,
+                    },
+                };
+                match relay.send(&formatted.envelope, &formatted.bytes).await {
                     Ok(()) => {
                         self.alarm.clear();
                         Outcome::Sent { provider_id: None }
@@ -68,8 +87,20 @@ impl EmailAdapter {
                     Err(Failure::Configuration(why)) => self.alarm.raise(msg, "smtp", why),
                 }
             }
-            Transport::File(files, dir) => write_file(files, dir, email).await,
+            Transport::File(files, dir) => match self.build(msg) {
+                Ok(email) => write_file(files, dir, email).await,
+                Err(outcome) => outcome,
+            },
         }
+    }
+
+    /// The message as the relay gets it.
+    fn format(&self, msg: &Outgoing) -> Result<Formatted, Outcome> {
+        let email = self.build(msg)?;
+        Ok(Formatted {
+            envelope: email.envelope().clone(),
+            bytes: email.formatted(),
+        })
     }
 
     /// The message with our `Message-ID`, or the outcome that stops it.
@@ -150,6 +181,14 @@ impl ChannelAdapter for EmailAdapter {
         match self.transport {
             Transport::Smtp(_) => "smtp",
             Transport::File(..) => "file",
+        }
+    }
+
+    /// Formats the e-mail for a relay ahead of the send (the `.eml` files are
+    /// written whole by lettre at send time).
+    fn prepare(&self, msg: &mut Outgoing) {
+        if matches!(self.transport, Transport::Smtp(_)) && msg.formatted.is_none() {
+            msg.formatted = self.format(msg).ok().map(Arc::new);
         }
     }
 

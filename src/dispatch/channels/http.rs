@@ -305,6 +305,7 @@ mod tests {
             locale: "en".into(),
             sender: Sender::default(),
             batch: None,
+            formatted: None,
         }
     }
 

@@ -19,6 +19,8 @@ mod push;
 mod sms;
 mod smtp;
 
+pub use email::Formatted;
+
 use std::collections::HashMap;
 use std::future::Future;
 use std::path::Path;
@@ -55,6 +57,9 @@ pub struct Outgoing {
     pub sender: Sender,
     /// Letter or phone batch id, e.g. the dispatch id.
     pub batch: Option<String>,
+    /// The e-mail as it goes on the wire, formatted ahead of the send by
+    /// [`ChannelAdapter::prepare`]; `None` formats it when it is sent.
+    pub formatted: Option<Arc<Formatted>>,
 }
 
 impl std::fmt::Debug for Outgoing {
@@ -113,6 +118,10 @@ pub trait ChannelAdapter: Send + Sync {
     fn channel(&self) -> Channel;
     /// The provider's name: `smtp`, `file`, `twilio`, `webhook`, `fcm`, `print`, `callcentre`.
     fn provider(&self) -> &str;
+    /// Does the CPU work of a send ahead of it (formats an e-mail), so that the
+    /// thread that talks to providers does only that; nothing by default. What
+    /// cannot be prepared is left for `send`, which reports it.
+    fn prepare(&self, _msg: &mut Outgoing) {}
     /// Makes one attempt; never panics, every failure is classified.
     fn send<'a>(&'a self, msg: &'a Outgoing) -> SendFuture<'a>;
     /// Whether the provider reports delivery later through `POST /api/v1/receipts/…`.
