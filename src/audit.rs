@@ -114,13 +114,15 @@ pub fn append(conn: &mut DbConnection, tenant_id: &str, event: AuditEvent) -> Ap
 }
 
 /// Reads the chain head, locking the tenant row on PostgreSQL so concurrent
-/// appends queue up (SQLite writes are already serialised).
+/// appends queue up (SQLite writes are already serialised). `FOR NO KEY UPDATE`:
+/// transactions that only inserted rows referring to the tenant (their foreign-key
+/// checks hold `KEY SHARE`) do not block it, so two of them cannot deadlock here.
 fn lock_head(conn: &mut DbConnection, tenant_id: &str) -> AppResult<(i64, String)> {
     let query = tenants::table
         .find(tenant_id)
         .select((tenants::audit_seq, tenants::audit_head));
     Ok(match conn {
-        DbConnection::Postgres(pg) => query.for_update().first(pg)?,
+        DbConnection::Postgres(pg) => query.for_no_key_update().first(pg)?,
         DbConnection::Sqlite(sqlite) => query.first(sqlite)?,
     })
 }

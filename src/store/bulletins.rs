@@ -197,7 +197,7 @@ fn add_version(
     sha256: &str,
     by: &str,
 ) -> AppResult<VersionRow> {
-    super::incidents::lock(conn, &row.tenant_id, &row.incident_id)?;
+    super::tenants::take_turn(conn, &row.tenant_id)?;
     let next = latest_version(conn, &row.id)?.map_or(1, |v| v.version + 1);
     diesel::insert_into(bulletin_versions::table)
         .values((

@@ -216,19 +216,6 @@ pub fn update(
 }
 
 /// Loads one of the tenant's incidents; any other id is "not found".
-/// Holds the incident's row lock until the transaction ends, so that writes that
-/// read the last number and store the next (report and bulletin versions) take turns
-/// per incident. PostgreSQL only: SQLite runs one writer at a time already.
-pub fn lock(conn: &mut DbConnection, tenant_id: &str, id: &str) -> AppResult<()> {
-    if let DbConnection::Postgres(_) = conn {
-        diesel::sql_query("SELECT id FROM incidents WHERE tenant_id = $1 AND id = $2 FOR UPDATE")
-            .bind::<diesel::sql_types::Text, _>(tenant_id)
-            .bind::<diesel::sql_types::Text, _>(id)
-            .execute(conn)?;
-    }
-    Ok(())
-}
-
 pub fn get(conn: &mut DbConnection, tenant_id: &str, id: &str) -> AppResult<IncidentRow> {
     incidents::table
         .filter(incidents::tenant_id.eq(tenant_id))

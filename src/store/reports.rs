@@ -110,7 +110,7 @@ pub struct NewVersion<'a> {
 
 /// Stores a new version, numbered after the last one of the same report.
 pub fn insert_version(conn: &mut DbConnection, new: &NewVersion<'_>) -> AppResult<VersionRow> {
-    super::incidents::lock(conn, new.tenant_id, new.incident_id)?;
+    super::tenants::take_turn(conn, new.tenant_id)?;
     let last: Option<i32> = report_versions::table
         .filter(report_versions::tenant_id.eq(new.tenant_id))
         .filter(report_versions::incident_id.eq(new.incident_id))

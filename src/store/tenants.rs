@@ -294,6 +294,22 @@ pub fn update_profile(
     get(conn, tenant_id)?.to_tenant()
 }
 
+/// Makes the tenant's writes take turns until the transaction ends (PostgreSQL;
+/// SQLite runs one writer at a time already): numbering that reads the last number
+/// and stores the next (report and bulletin versions) never collides. It is the
+/// lock the audit chain takes to append (`FOR NO KEY UPDATE`, which rows that only
+/// refer to the tenant do not wait for), taken earlier: no new order, no deadlock.
+pub fn take_turn(conn: &mut DbConnection, tenant_id: &str) -> AppResult<()> {
+    if let DbConnection::Postgres(pg) = conn {
+        tenants::table
+            .find(tenant_id)
+            .select(tenants::id)
+            .for_no_key_update()
+            .first::<String>(pg)?;
+    }
+    Ok(())
+}
+
 /// Every tenant, by slug.
 pub fn list(conn: &mut DbConnection) -> AppResult<Vec<TenantRow>> {
     Ok(tenants::table

@@ -554,3 +554,24 @@ async fn a_closed_incident_refuses_changes_that_open_obligations() {
     assert_eq!(status, 200, "reopened with the new facts: {body}");
     assert!(!open_obligations(&app, &t.viewer, &id).await.is_empty());
 }
+
+/// Writes that arrive together all succeed: on PostgreSQL each one's foreign-key
+/// checks hold a share lock on the tenant row, and appending to the audit chain
+/// once locked that row FOR UPDATE, so two writers waited on each other
+/// ("deadlock detected", a 500; found by schemathesis against a PostgreSQL server).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_writes_to_one_incident_all_succeed() {
+    let app = spawn_app().await;
+    let t = app.tenant("acme");
+    let id = app.incident(&t.responder).await;
+    let path = format!("/api/v1/incidents/{id}/timeline");
+    let bodies: Vec<Value> = (0..16)
+        .map(|i| json!({"kind": "note", "text": format!("note {i}")}))
+        .collect();
+    let writes = bodies.iter().map(|b| app.post(&t.responder, &path, b));
+    for (status, body) in futures_util::future::join_all(writes).await {
+        assert_eq!(status, 201, "{body}");
+    }
+    let (_, list) = app.get(&t.viewer, &path).await;
+    assert_eq!(list["items"].as_array().unwrap().len(), 16);
+}
