@@ -177,7 +177,9 @@ async fn smtp_session(socket: tokio::net::TcpStream, state: Arc<SmtpState>) {
             }
         } else if verb == "DATA" {
             let _ = write.write_all(b"354 end with <CRLF>.<CRLF>\r\n").await;
-            let data = read_data(&mut lines).await;
+            let Some(data) = read_data(&mut lines).await else {
+                return; // the sender went away mid-message: nothing was delivered
+            };
             let mut received = state.received.lock().unwrap();
             received.push(Received {
                 rcpt_to: std::mem::take(&mut rcpt_to),
@@ -242,16 +244,18 @@ async fn auth(
 }
 
 /// The message up to the lone dot, with dot-stuffing undone.
-async fn read_data(lines: &mut Lines) -> String {
+/// The message up to its closing dot; `None` when the connection closes before it
+/// (a real server delivers nothing then, RFC 5321 §4.1.1.4).
+async fn read_data(lines: &mut Lines) -> Option<String> {
     let mut data = String::new();
     while let Some(line) = read_line(lines).await {
         if line == "." {
-            break;
+            return Some(data);
         }
         data.push_str(line.strip_prefix('.').unwrap_or(&line));
         data.push_str("\r\n");
     }
-    data
+    None
 }
 
 /// A header's unfolded value from a raw message (the top-level header block).
