@@ -1,5 +1,6 @@
 //! `breachline bench reports`: a regulator report for an incident with a large
-//! affected set, generated and rendered through the HTTP API as an operator would.
+//! affected set, generated and rendered through the HTTP API as an operator would,
+//! and the incident's page in the web UI as a signed-in responder gets it.
 
 use std::net::TcpListener;
 use std::process::ExitCode;
@@ -8,15 +9,18 @@ use anyhow::Context;
 use serde_json::json;
 
 use super::subjects::{Stopwatch, bench_tenant, timed_import, timed_scope};
+use crate::accounts::SessionPolicy;
 use crate::config::{DatabaseSettings, DatabaseUrl, Settings};
 use crate::db::Db;
-use crate::domain::Role;
-use crate::store::tokens;
+use crate::domain::{Role, now_micros};
+use crate::store::{tokens, users};
 use crate::web::Application;
+use crate::web::auth::SESSION_COOKIE;
 
 /// Imports `count` synthetic people, scopes every one of them into an incident, then
 /// over HTTP generates its APPI preliminary report three times and reads it as JSON,
-/// HTML and PDF, printing each request's time.
+/// HTML and PDF, then loads the incident's UI page five times, printing each
+/// request's time.
 pub fn reports(settings: &Settings, count: u64) -> anyhow::Result<ExitCode> {
     let scratch = tempfile::tempdir().context("cannot create a scratch folder")?;
     let mut settings = settings.clone();
@@ -43,14 +47,20 @@ pub fn reports(settings: &Settings, count: u64) -> anyhow::Result<ExitCode> {
         &json!({"data_categories": ["contact", "identity", "financial", "health", "location", "device"]}),
     )?;
     let tenant = tenant_id.clone();
-    let (_, bearer) =
-        db.write_blocking(move |conn| tokens::create(conn, &tenant, Role::Responder, "bench"))?;
+    let (bearer, session) = db.write_blocking(move |conn| {
+        let (_, bearer) = tokens::create(conn, &tenant, Role::Responder, "bench")?;
+        let now = now_micros();
+        let user = users::create(conn, &tenant, "bench@example.org", Role::Responder, now)?;
+        let (session, _) = users::start_session(conn, &user.id, &SessionPolicy::default(), now)?;
+        Ok((bearer, session))
+    })?;
     let listener = TcpListener::bind("127.0.0.1:0")?;
     let app = Application::with_listener(&settings, db, listener)?;
     let base = format!(
         "http://127.0.0.1:{}/api/v1/incidents/{incident_id}/reports",
         app.port()
     );
+    let page = format!("http://127.0.0.1:{}/incidents/{incident_id}", app.port());
     actix_web::rt::System::new().block_on(async move {
         actix_web::rt::spawn(app.run_until_stopped());
         let client = reqwest::Client::new();
@@ -87,6 +97,21 @@ pub fn reports(settings: &Settings, count: u64) -> anyhow::Result<ExitCode> {
             let bytes = resp.bytes().await?.len();
             println!(
                 "GET …/reports/{{r}}{suffix} ({} KB): {}",
+                bytes / 1000,
+                watch.report()
+            );
+        }
+        for run in 1..=5 {
+            let watch = Stopwatch::start();
+            let resp = client
+                .get(&page)
+                .header("cookie", format!("{SESSION_COOKIE}={session}"))
+                .send()
+                .await?;
+            anyhow::ensure!(resp.status() == 200, "GET incident page: {}", resp.status());
+            let bytes = resp.bytes().await?.len();
+            println!(
+                "GET /incidents/{{id}} (UI page {run}, {} KB): {}",
                 bytes / 1000,
                 watch.report()
             );
