@@ -5,7 +5,7 @@
 //! the API's.
 
 use actix_web::{HttpResponse, web};
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 use super::form::{self, FormData};
 use super::incidents::{Deps, Refused, after};
@@ -162,14 +162,7 @@ async fn draft(
 ) -> UiResult<HttpResponse> {
     signed.check_csrf(form.csrf())?;
     let id = id.into_inner();
-    let mut body = Map::new();
-    if let Some(default) = form.get("default_locale").filter(|d| !d.is_empty()) {
-        body.insert("default_locale".into(), json!(default));
-    }
-    body.insert(
-        "locales".into(),
-        Value::Object(form::nested(&form, "locales.")),
-    );
+    let body = form::localized(&form);
     let result = api::bulletins::create(
         signed.who.clone(),
         &deps.db,

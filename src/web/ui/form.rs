@@ -178,6 +178,18 @@ pub fn instant(text: &str, tz: Tz) -> String {
     }
 }
 
+/// A body of texts per locale, `{default_locale, locales: {<locale>: {…}}}`, from
+/// a form whose fields are named `default_locale` and `locales.<locale>.<field>`
+/// (notice content and bulletins alike); blank values are left out.
+pub fn localized(form: &FormData) -> Map<String, Value> {
+    let mut body = Map::new();
+    if let Some(default) = form.get("default_locale").filter(|d| !d.is_empty()) {
+        body.insert("default_locale".into(), json!(default));
+    }
+    body.insert("locales".into(), Value::Object(nested(form, "locales.")));
+    body
+}
+
 /// The JSON object of dotted names (`locales.en.summary`) under `prefix`, blank
 /// values left out: the nested bodies (notice content) from flat form names.
 pub fn nested(form: &FormData, prefix: &str) -> Map<String, Value> {

@@ -7,7 +7,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError, web};
 use chrono_tz::Tz;
 use serde::Deserialize;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 use super::fields::{Source, fields, other_errors};
 use super::form::{self, FormData, Kind, Mode};
@@ -946,14 +946,7 @@ async fn save_content(
 ) -> UiResult<HttpResponse> {
     signed.check_csrf(form.csrf())?;
     let id = id.into_inner();
-    let mut body = Map::new();
-    if let Some(default) = form.get("default_locale").filter(|d| !d.is_empty()) {
-        body.insert("default_locale".into(), json!(default));
-    }
-    body.insert(
-        "locales".into(),
-        Value::Object(form::nested(&form, "locales.")),
-    );
+    let body = form::localized(&form);
     let result = api::notices::put_content(signed.who.clone(), &deps.db, id.clone(), body)
         .await
         .map(drop);
