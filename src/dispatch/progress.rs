@@ -59,7 +59,8 @@ pub struct DispatchProgress {
     pub cancelled_by: Option<String>,
     /// When.
     pub cancelled_at: Option<String>,
-    /// Messages finished per second over the last minute.
+    /// Messages finished per second over the last minute (or the last 500 messages
+    /// when they took less).
     pub rate_per_s: f64,
     /// When what is left would be done, send windows and relay pauses included.
     pub eta_at: Option<String>,

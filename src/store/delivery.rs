@@ -322,7 +322,7 @@ fn update_rows(
                 outbox::table
                     .filter(outbox::id.eq_any(chunk))
                     .filter(outbox::locked_by.eq(worker))
-                    .filter(outbox::status.eq(OutboxStatus::Sending.as_str())),
+                    .filter(super::outbox::still_sending()),
             )
             .set((
                 outbox::status.eq(change.status.as_str()),
@@ -480,6 +480,7 @@ pub fn enqueue_first_channels(conn: &mut DbConnection, row: &DispatchRow) -> App
         let Some(last) = people.last() else { break };
         after = last.0.clone();
         let mut rows = Vec::with_capacity(people.len());
+        let mut links = Vec::with_capacity(people.len());
         for (external_id, channels) in &people {
             let routes: Vec<Route> = from_json_text(channels)?;
             let first = routes.first().ok_or_else(|| {
@@ -487,14 +488,46 @@ pub fn enqueue_first_channels(conn: &mut DbConnection, row: &DispatchRow) -> App
             })?;
             rows.push(NewMessage::queued(row, external_id, first, now));
             let token = dispatches::link_token(row, external_id)?;
-            diesel::update(dispatch_recipients::table.find((&row.id, external_id)))
-                .set((
-                    dispatch_recipients::link_token_hash.eq(dispatches::token_hash(&token)),
-                    dispatch_recipients::state.eq(RecipientState::Queued.as_str()),
-                ))
-                .execute(conn)?;
+            links.push((external_id.as_str(), dispatches::token_hash(&token)));
         }
+        mark_queued(conn, &row.id, &links)?;
         insert_messages(conn, &rows)?;
+    }
+    Ok(())
+}
+
+/// Marks people of a dispatch queued, each with the hash of their notice-page
+/// token, in one statement per chunk (one `UPDATE` per person cost a round trip
+/// each on PostgreSQL).
+fn mark_queued(
+    conn: &mut DbConnection,
+    dispatch_id: &str,
+    links: &[(&str, String)],
+) -> AppResult<()> {
+    use super::sql::{Bind, Statement};
+    // SQLite parses a long VALUES list slower per row: 200 rows a statement is
+    // about a third faster than 1,000.
+    for chunk in links.chunks(200) {
+        let mut st = Statement::new();
+        st.push("UPDATE dispatch_recipients SET state = ");
+        let queued = st.bind(Bind::Text(RecipientState::Queued.as_str().to_owned()));
+        st.push(&queued);
+        st.push(
+            ", link_token_hash = v.hash FROM (SELECT column1 AS id, column2 AS hash FROM (VALUES ",
+        );
+        for (i, (external_id, hash)) in chunk.iter().enumerate() {
+            if i > 0 {
+                st.push(", ");
+            }
+            let id = st.bind(Bind::Text((*external_id).to_owned()));
+            let hash = st.bind(Bind::Text(hash.clone()));
+            st.push(&format!("({id}, {hash})"));
+        }
+        st.push(") AS vals) AS v WHERE dispatch_recipients.dispatch_id = ");
+        let dispatch = st.bind(Bind::Text(dispatch_id.to_owned()));
+        st.push(&dispatch);
+        st.push(" AND dispatch_recipients.external_id = v.id");
+        st.execute(conn)?;
     }
     Ok(())
 }
@@ -509,8 +542,11 @@ pub fn evidence_prefix(dispatch_id: &str) -> String {
 /// dispatch reopens when a late bounce or an overdue receipt sends someone to their
 /// next channel; it completes again (and is audited) after.
 pub fn complete_if_done(conn: &mut DbConnection, dispatch_id: &str) -> AppResult<()> {
+    // Naming every channel lets SQLite seek `outbox_dispatch_progress` (dispatch,
+    // channel, status) instead of walking the dispatch's rows.
     let pending = outbox::table
         .filter(outbox::dispatch_id.eq(dispatch_id))
+        .filter(outbox::channel.eq_any(Channel::ALL.iter().map(|c| c.as_str())))
         .filter(outbox::status.eq_any([
             OutboxStatus::Queued.as_str(),
             OutboxStatus::Sending.as_str(),

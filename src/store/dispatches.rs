@@ -428,8 +428,14 @@ pub fn people_counts(
 /// Seconds of recent attempts the sending rate is measured over.
 pub const RATE_WINDOW_SECS: i64 = 60;
 
+/// Most attempts the sending rate is measured over: a fast dispatch's rate comes
+/// from its last this-many messages, so reading progress costs the same however
+/// fast it sends.
+pub const RATE_SAMPLE: i64 = 500;
+
 /// Messages finished (sent, handed off, failed) per second over the last minute, or
-/// since approval when that is more recent (at least one second).
+/// since approval when that is more recent (at least one second), or over the last
+/// [`RATE_SAMPLE`] messages when they finished within that time.
 pub fn recent_rate(
     conn: &mut DbConnection,
     row: &DispatchRow,
@@ -437,25 +443,32 @@ pub fn recent_rate(
 ) -> AppResult<f64> {
     #[derive(QueryableByName)]
     struct Finished {
-        #[diesel(sql_type = BigInt)]
-        n: i64,
+        #[diesel(sql_type = Timestamp)]
+        at: NaiveDateTime,
     }
     let Some(approved_at) = row.approved_at else {
         return Ok(0.0);
     };
     let since = approved_at.max(now - chrono::Duration::seconds(RATE_WINDOW_SECS));
-    // CROSS JOIN makes SQLite walk the last minute's attempts (index on `at`) rather
-    // than every row of a large dispatch; PostgreSQL plans it as the inner join it is.
-    let finished: Finished = diesel::sql_query(
-        "SELECT COUNT(*) AS n FROM delivery_attempts a CROSS JOIN outbox o \
+    // CROSS JOIN makes SQLite walk the last minute's attempts (index on `at`, newest
+    // first) rather than every row of a large dispatch; PostgreSQL plans it as the
+    // inner join it is.
+    let finished: Vec<Finished> = diesel::sql_query(
+        "SELECT a.at AS at FROM delivery_attempts a CROSS JOIN outbox o \
          WHERE o.id = a.outbox_id AND a.at >= $1 AND o.dispatch_id = $2 \
-         AND a.result IN ('sent', 'handed_off', 'failed')",
+         AND a.result IN ('sent', 'handed_off', 'failed') ORDER BY a.at DESC LIMIT $3",
     )
     .bind::<Timestamp, _>(since)
     .bind::<Text, _>(&row.id)
-    .get_result(conn)?;
-    let seconds = ((now - since).num_milliseconds() as f64 / 1000.0).max(1.0);
-    Ok(finished.n as f64 / seconds)
+    .bind::<BigInt, _>(RATE_SAMPLE)
+    .load(conn)?;
+    let seconds = match finished.last() {
+        Some(oldest) if finished.len() as i64 == RATE_SAMPLE => {
+            ((now - oldest.at).num_microseconds().unwrap_or(i64::MAX) as f64 / 1e6).max(1e-3)
+        }
+        _ => ((now - since).num_milliseconds() as f64 / 1000.0).max(1.0),
+    };
+    Ok(finished.len() as f64 / seconds)
 }
 
 /// (person, channel, at, result, provider, provider id, detail) of one attempt.
