@@ -12,7 +12,7 @@ use crate::domain::{Channel, DispatchStatus, FieldError, SendWindow, categories_
 use crate::error::{AppError, AppResult};
 use crate::notices::checklist;
 use crate::notices::content::NoticeContent;
-use crate::notices::render::{Person, Renderer};
+use crate::notices::render::{Person, Renderer, Shapes};
 use crate::store::delivery::{self, Recipient};
 use crate::store::dispatches::{self, DispatchRow, NewDispatch, PlannedGroup};
 use crate::store::outbox::Claimed;
@@ -268,6 +268,11 @@ impl DispatchMessages {
     /// A renderer for this dispatch's locales.
     pub fn renderer(&self) -> Renderer<'_> {
         self.notices.renderer()
+    }
+
+    /// A renderer that starts with what an earlier one for this dispatch prepared.
+    pub fn renderer_resuming(&self, shapes: Shapes) -> Renderer<'_> {
+        self.notices.renderer_resuming(shapes)
     }
 
     /// The people and category masks the claimed rows are for.

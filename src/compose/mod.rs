@@ -21,7 +21,7 @@ use crate::error::{AppError, AppResult};
 use crate::notices::checklist::{self, ItemCheck};
 use crate::notices::content::NoticeContent;
 use crate::notices::plan::{Contacts, PlanPerson, PlannedNotice, plan};
-use crate::notices::render::{Person, Renderer};
+use crate::notices::render::{Person, Renderer, Shapes};
 use crate::notices::settings::NoticeSettings;
 use crate::notices::{Authoritative, NoticeContext, NoticeText, Rendered, Templates, sms};
 use crate::store::affected::AffectedRow;
@@ -266,12 +266,18 @@ impl IncidentNotices {
 
     /// A renderer with this incident's shared context in every locale.
     pub fn renderer(&self) -> Renderer<'_> {
+        self.renderer_resuming(Shapes::default())
+    }
+
+    /// A renderer that starts with the shapes an earlier renderer of these same
+    /// notices prepared.
+    pub fn renderer_resuming(&self, shapes: Shapes) -> Renderer<'_> {
         let shared: HashMap<String, NoticeContext> = self
             .locales
             .iter()
             .map(|l| (l.clone(), self.shared_context(l)))
             .collect();
-        Renderer::new(&self.templates, shared)
+        Renderer::resuming(&self.templates, shared, shapes)
     }
 
     /// The link to a person's notice page for `token`.

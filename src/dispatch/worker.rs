@@ -21,7 +21,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use chrono::NaiveDateTime;
-use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, watch};
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, mpsc, watch};
 use tokio::task::JoinSet;
 
 use super::channels::{Adapters, Outcome, Outgoing, Sender};
@@ -35,6 +35,7 @@ use crate::compose::dispatch::DispatchMessages;
 use crate::db::Db;
 use crate::domain::{WindowHold, now_micros};
 use crate::error::AppResult;
+use crate::notices::render::Shapes;
 use crate::store::delivery::{self, Disposition};
 use crate::store::outbox::{self as queue, Claimed, PutBack};
 use crate::store::{new_id, relays};
@@ -73,6 +74,24 @@ impl WorkerOptions {
     }
 }
 
+/// Rung when rows are queued in this process (an approved dispatch), so an idle
+/// worker here claims them at once instead of at its next look; workers in other
+/// processes find them within their idle pause. Cloning shares the bell.
+#[derive(Debug, Clone, Default)]
+pub struct OutboxBell(Arc<Notify>);
+
+impl OutboxBell {
+    /// Tells the worker there is work; a ring while it is busy is kept for its next
+    /// idle moment.
+    pub fn ring(&self) {
+        self.0.notify_one();
+    }
+
+    async fn rung(&self) {
+        self.0.notified().await;
+    }
+}
+
 /// Sends what approved dispatches put in the outbox.
 pub struct Worker {
     db: Db,
@@ -86,6 +105,14 @@ pub struct Worker {
     held: Mutex<HashSet<String>>,
     /// The instant reminders are judged at.
     clock: Clock,
+    /// Wakes the feeder when this process queues rows.
+    bell: OutboxBell,
+    /// One permit per unrecorded send: a send takes one, its committed result
+    /// gives it back.
+    slots: Arc<Semaphore>,
+    /// Notices prepared per dispatch, so that each batch fills them in for its
+    /// people without rendering templates again.
+    shapes: Arc<Mutex<HashMap<String, Shapes>>>,
 }
 
 /// How often the upkeep looks for reminders that are due.
@@ -136,10 +163,19 @@ impl Worker {
             service,
             adapters,
             channels,
-            options,
             held: Mutex::new(HashSet::new()),
             clock: system_clock(),
+            bell: OutboxBell::default(),
+            slots: Arc::new(Semaphore::new(options.concurrency)),
+            shapes: Arc::default(),
+            options,
         }
+    }
+
+    /// The same worker woken by `bell` (the server rings it on approvals).
+    pub fn with_bell(mut self, bell: OutboxBell) -> Self {
+        self.bell = bell;
+        self
     }
 
     /// The same worker judging reminders at `clock` (tests set the time).
@@ -177,17 +213,11 @@ impl Worker {
         done: mpsc::UnboundedSender<Done>,
         mut stop: watch::Receiver<bool>,
     ) -> InFlight {
-        let slots = Arc::new(Semaphore::new(self.options.concurrency));
+        let slots = self.slots.clone();
         let mut sends = InFlight::default();
         loop {
-            let slot = tokio::select! {
-                biased;
-                _ = stop.wait_for(|s| *s) => break,
-                slot = slots.clone().acquire_owned() => match slot {
-                    Ok(slot) => slot,
-                    Err(_) => break,
-                },
-            };
+            // The job first, then its slot: a worker with nothing to send holds no
+            // slot, so the recorder can tell when every result is in hand.
             let job = tokio::select! {
                 biased;
                 _ = stop.wait_for(|s| *s) => break,
@@ -195,6 +225,19 @@ impl Worker {
                     Some(job) => job,
                     None => break,
                 },
+            };
+            let slot = tokio::select! {
+                biased;
+                _ = stop.wait_for(|s| *s) => None,
+                slot = slots.clone().acquire_owned() => slot.ok(),
+            };
+            let Some(slot) = slot else {
+                let _ = done.send(Done {
+                    claimed: job.claimed,
+                    result: SendResult::Untried(now_micros(), PutBack::Shutdown),
+                    _slot: None,
+                });
+                break;
             };
             let (me, done) = (self.clone(), done.clone());
             let claimed = job.claimed.clone();
@@ -331,6 +374,7 @@ impl Worker {
             if claimed.is_empty() {
                 tokio::select! {
                     _ = tokio::time::sleep(self.options.idle) => {}
+                    _ = self.bell.rung() => {}
                     _ = stop.wait_for(|s| *s) => {}
                 }
                 continue;
@@ -368,10 +412,10 @@ impl Worker {
     /// back to the queue until it opens.
     async fn compose(&self, claimed: Vec<Claimed>) -> Vec<Job> {
         let started = std::time::Instant::now();
-        let service = self.service.clone();
+        let (service, shapes) = (self.service.clone(), self.shapes.clone());
         let composed = self
             .db
-            .read(move |conn| compose_rows(conn, service, claimed))
+            .read(move |conn| compose_rows(conn, service, &shapes, claimed))
             .await;
         let (jobs, held_back) = match composed {
             Ok(parts) => parts,
@@ -433,7 +477,7 @@ impl Worker {
                 }
             }
             let deadline = tokio::time::Instant::now() + self.options.flush_every;
-            while group.len() < most {
+            while group.len() < most && !self.all_in_hand(group.len()) {
                 tokio::select! {
                     d = done.recv() => match d {
                         Some(d) => group.push(d),
@@ -450,6 +494,13 @@ impl Worker {
         if !group.is_empty() {
             self.flush(group).await;
         }
+    }
+
+    /// Whether a group of `gathered` results holds every send not yet recorded:
+    /// then no result is worth waiting for (the last sends of a dispatch, a slow
+    /// channel), and the group is committed at once.
+    fn all_in_hand(&self, gathered: usize) -> bool {
+        self.slots.available_permits() + gathered >= self.options.concurrency
     }
 
     /// Commits one group of results (and any relay pauses) in one transaction,
@@ -622,24 +673,18 @@ impl Worker {
     }
 
     fn hold(&self, ids: impl Iterator<Item = String>) {
-        self.held
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .extend(ids);
+        lock(&self.held).extend(ids);
     }
 
     fn release(&self, ids: &[String]) {
-        let mut held = self.held.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut held = lock(&self.held);
         for id in ids {
             held.remove(id);
         }
     }
 
     fn held(&self) -> HashSet<String> {
-        self.held
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
+        lock(&self.held).clone()
     }
 }
 
@@ -671,10 +716,16 @@ type Dispositions = (
 /// Rows to send, and rows the send window holds back (with its next opening).
 type Composed = (Vec<Job>, Vec<(String, NaiveDateTime)>);
 
-/// Composes claimed rows (grouped by dispatch) into messages.
+/// Dispatches whose prepared notices a worker keeps at most (a worker sends few at
+/// once; the oldest are simply prepared again).
+const SHAPES_KEPT: usize = 32;
+
+/// Composes claimed rows (grouped by dispatch) into messages, with the notices
+/// earlier batches of the same dispatch prepared.
 fn compose_rows(
     conn: &mut crate::db::DbConnection,
     service: Arc<NoticeService>,
+    shapes: &Mutex<HashMap<String, Shapes>>,
     claimed: Vec<Claimed>,
 ) -> AppResult<Composed> {
     let mut by_dispatch: HashMap<String, Vec<Claimed>> = HashMap::new();
@@ -689,7 +740,8 @@ fn compose_rows(
     for (dispatch_id, rows) in by_dispatch {
         let messages = DispatchMessages::load(conn, service.clone(), &dispatch_id)?;
         let (people, masks) = messages.people(conn, &rows)?;
-        let mut renderer = messages.renderer();
+        let prepared = lock(shapes).remove(&dispatch_id).unwrap_or_default();
+        let mut renderer = messages.renderer_resuming(prepared);
         let tenant: Arc<str> = messages.tenant_slug().into();
         let (from, reply_to) = messages.sender();
         let sender = Sender {
@@ -737,6 +789,15 @@ fn compose_rows(
                 tenant: tenant.clone(),
             });
         }
+        let mut kept = lock(shapes);
+        if kept.len() >= SHAPES_KEPT {
+            kept.clear();
+        }
+        kept.insert(dispatch_id, renderer.into_shapes());
     }
     Ok((jobs, held_back))
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }

@@ -50,6 +50,11 @@ struct Prepared {
 
 type Key = (String, Channel, Audience, [bool; 4], Vec<DataCategory>);
 
+/// The notices a renderer has prepared, kept to render more people of the same
+/// dispatch later without rendering any template again.
+#[derive(Debug, Clone, Default)]
+pub struct Shapes(HashMap<Key, Prepared>);
+
 /// Renders notices of one incident; `shared` holds the incident's context per locale
 /// (its personal fields and categories are ignored).
 pub struct Renderer<'t> {
@@ -61,11 +66,25 @@ pub struct Renderer<'t> {
 impl<'t> Renderer<'t> {
     /// A renderer for one incident's notices.
     pub fn new(templates: &'t Templates, shared: HashMap<String, NoticeContext>) -> Self {
+        Self::resuming(templates, shared, Shapes::default())
+    }
+
+    /// A renderer that starts with what an earlier one for the same notices prepared.
+    pub fn resuming(
+        templates: &'t Templates,
+        shared: HashMap<String, NoticeContext>,
+        shapes: Shapes,
+    ) -> Self {
         Self {
             templates,
             shared,
-            prepared: HashMap::new(),
+            prepared: shapes.0,
         }
+    }
+
+    /// What this renderer prepared, for the next one.
+    pub fn into_shapes(self) -> Shapes {
+        Shapes(self.prepared)
     }
 
     /// Renders one person's notice.
@@ -183,6 +202,34 @@ fn fill(pieces: &[Piece], values: &[Option<&str>; 4], html: bool) -> String {
 mod tests {
     use super::*;
     use crate::notices::tests::sample;
+
+    #[test]
+    fn a_resumed_renderer_fills_in_what_the_first_prepared() {
+        let templates = Templates::embedded().unwrap();
+        let shared = || HashMap::from([("en".to_owned(), sample(Audience::Subject))]);
+        let person = |name: &str| Person {
+            recipient_name: Some(name.into()),
+            notice_url: Some(format!("https://n.example/n/{name}")),
+            categories: vec![DataCategory::Contact],
+            ..Person::default()
+        };
+        let mut first = Renderer::new(&templates, shared());
+        first
+            .render("en", Channel::Email, Audience::Subject, &person("Ann"))
+            .unwrap();
+        let shapes = first.into_shapes();
+        assert_eq!(shapes.0.len(), 1);
+        let mut resumed = Renderer::resuming(&templates, shared(), shapes);
+        let bob = resumed
+            .render("en", Channel::Email, Audience::Subject, &person("Bob"))
+            .unwrap();
+        assert_eq!(resumed.prepared.len(), 1, "nothing rendered again");
+        let fresh = Renderer::new(&templates, shared())
+            .render("en", Channel::Email, Audience::Subject, &person("Bob"))
+            .unwrap();
+        assert_eq!(bob, fresh);
+        assert!(bob.text.unwrap().contains("Bob"));
+    }
 
     #[test]
     fn fast_rendering_equals_full_rendering() {

@@ -22,7 +22,7 @@ use std::sync::Arc;
 use crate::compose::NoticeService;
 use crate::db::Db;
 use crate::dispatch::channels::Adapters;
-use crate::dispatch::worker::{Worker, WorkerOptions};
+use crate::dispatch::worker::{OutboxBell, Worker, WorkerOptions};
 
 /// A bound, ready-to-run server.
 pub struct Application {
@@ -30,6 +30,7 @@ pub struct Application {
     server: Server,
     db: Db,
     notices: Arc<NoticeService>,
+    bell: OutboxBell,
 }
 
 impl Application {
@@ -67,6 +68,8 @@ impl Application {
         let public_url = web::Data::new(ui::settings::PublicUrl(settings.http.public_url.clone()));
         let reports = web::Data::new(crate::reports::Reports::embedded()?);
         let worker_db = db.get_ref().clone();
+        let bell = OutboxBell::default();
+        let rings = web::Data::new(bell.clone());
         let mut server = HttpServer::new(move || {
             App::new()
                 .wrap(TracingLogger::<logging::RedactedRootSpan>::new())
@@ -79,6 +82,7 @@ impl Application {
                 .app_data(sessions.clone())
                 .app_data(public_url.clone())
                 .app_data(reports.clone())
+                .app_data(rings.clone())
                 .configure(|cfg| api::extractor_config(cfg, json_limit))
                 .route("/healthz", web::get().to(healthz))
                 .configure(api::config)
@@ -97,6 +101,7 @@ impl Application {
             server,
             db: worker_db,
             notices: service,
+            bell,
         })
     }
 
@@ -115,8 +120,9 @@ impl Application {
         self.server.handle()
     }
 
-    /// A dispatch worker sharing this server's database and templates. Call it
-    /// inside the runtime: the SMTP pool starts a task.
+    /// A dispatch worker sharing this server's database and templates, woken when
+    /// the server approves a dispatch. Call it inside the runtime: the SMTP pool
+    /// starts a task.
     pub fn worker(&self, settings: &Settings, options: WorkerOptions) -> anyhow::Result<Worker> {
         let adapters = Adapters::from_settings(&settings.channels, &settings.data_dir)?;
         Ok(Worker::new(
@@ -125,7 +131,8 @@ impl Application {
             Arc::new(adapters),
             settings.channels.clone(),
             options,
-        ))
+        )
+        .with_bell(self.bell.clone()))
     }
 
     /// Serves until the process is asked to stop.

@@ -8,7 +8,7 @@ use breachline::dispatch::worker::{Worker, WorkerOptions};
 use serde_json::{Value, json};
 
 use crate::channels::{SmtpPeer, SmtpState, header};
-use crate::helpers::{TestApp, TestTenant, spawn_app};
+use crate::helpers::{TestApp, TestTenant, spawn_app, spawn_app_with_idle_worker};
 use crate::subjects::import_csv;
 
 pub const PEOPLE: [&str; 6] = [
@@ -273,6 +273,28 @@ async fn a_tenant_with_its_own_relay_sends_through_it() {
     assert!(
         default.received().is_empty(),
         "the service's relay is not used for acme"
+    );
+}
+
+#[tokio::test]
+async fn an_approval_wakes_the_idle_worker_of_the_same_process() {
+    let relay = SmtpPeer::start(SmtpState::default()).await;
+    let url = relay.url("");
+    let (app, stop) = spawn_app_with_idle_worker(&[("BREACHLINE_SMTP_URL", &url)]).await;
+    let t = app.tenant("acme");
+    let id = planned_incident(&app, &t, &PEOPLE, "a support line").await;
+    // The worker found nothing to do and went idle for an hour.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    approved_dispatch(&app, &t, &id).await;
+    let started = std::time::Instant::now();
+    while relay.received().len() < 5 && started.elapsed().as_secs() < 30 {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let _ = stop.send(true);
+    assert_eq!(
+        relay.received().len(),
+        5,
+        "the approval rang the worker's bell: the five reachable people were sent to at once"
     );
 }
 

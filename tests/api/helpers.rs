@@ -164,6 +164,34 @@ pub async fn spawn_app_with(env: &[(&str, &str)]) -> TestApp {
     }
 }
 
+/// The app with a dispatch worker beside it in the same process, as `serve` runs
+/// them, except that the worker's idle pause is an hour: only the server can wake
+/// it. Sending `true` on the returned channel stops the worker.
+pub async fn spawn_app_with_idle_worker(
+    env: &[(&str, &str)],
+) -> (TestApp, tokio::sync::watch::Sender<bool>) {
+    let test_db = TestDb::new();
+    let mut settings = test_db.settings_with(env);
+    settings.http.workers = Some(1);
+    let db = Db::connect(&settings.database).unwrap();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let app = Application::with_listener(&settings, db.clone(), listener).unwrap();
+    let mut options = breachline::dispatch::worker::WorkerOptions::from_settings(&settings.worker);
+    options.idle = std::time::Duration::from_secs(3600);
+    let worker = app.worker(&settings, options).unwrap();
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    tokio::spawn(worker.run(stopped));
+    let address = format!("http://127.0.0.1:{}", app.port());
+    tokio::spawn(app.run_until_stopped());
+    let app = TestApp {
+        address,
+        db,
+        client: reqwest::Client::new(),
+        test_db,
+    };
+    (app, stop)
+}
+
 impl TestApp {
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.address, path)

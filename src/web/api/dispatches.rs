@@ -11,6 +11,7 @@ use crate::compose::dispatch as composed;
 use crate::db::Db;
 use crate::dispatch::progress::{self, DispatchProgress};
 use crate::dispatch::settings::ChannelSettings;
+use crate::dispatch::worker::OutboxBell;
 use crate::domain::{Channel, Reader, now_micros};
 use crate::error::{AppError, AppResult};
 use crate::store::{dispatches, outbox};
@@ -116,19 +117,22 @@ async fn approve_dispatch(
     db: web::Data<Db>,
     service: web::Data<NoticeService>,
     channels: web::Data<ChannelSettings>,
+    bell: web::Data<OutboxBell>,
     path: web::Path<(String, String)>,
 ) -> AppResult<HttpResponse> {
     let (incident_id, dispatch_id) = path.into_inner();
-    let view = approve(who, &db, service, channels, incident_id, dispatch_id).await?;
+    let view = approve(who, &db, service, channels, &bell, incident_id, dispatch_id).await?;
     Ok(HttpResponse::Ok().json(view))
 }
 
-/// Approves a dispatch: an approver who did not create it (API and web UI).
+/// Approves a dispatch: an approver who did not create it (API and web UI); rings
+/// the worker's bell so the first notices go out at once.
 pub(crate) async fn approve(
     who: Principal,
     db: &Db,
     service: web::Data<NoticeService>,
     channels: web::Data<ChannelSettings>,
+    bell: &OutboxBell,
     incident_id: String,
     dispatch_id: String,
 ) -> AppResult<DispatchProgress> {
@@ -137,7 +141,7 @@ pub(crate) async fn approve(
         "approve dispatches (approver role only)",
     )?;
     let service = service.into_inner();
-    db
+    let view = db
         .write(move |conn| {
             let row = dispatches::get(conn, &who.tenant_id, &incident_id, &dispatch_id)?;
             composed::approve(conn, service, &row, &who.name)?;
@@ -154,7 +158,9 @@ pub(crate) async fn approve(
             let row = dispatches::get(conn, &who.tenant_id, &incident_id, &dispatch_id)?;
             progress::progress(conn, &channels, &row)
         })
-        .await
+        .await?;
+    bell.ring();
+    Ok(view)
 }
 
 /// Cancels a dispatch awaiting approval (a stale one, or one made by mistake).

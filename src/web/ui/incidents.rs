@@ -19,6 +19,7 @@ use crate::compose::{NoticeService, plan};
 use crate::db::Db;
 use crate::dispatch::progress;
 use crate::dispatch::settings::ChannelSettings;
+use crate::dispatch::worker::OutboxBell;
 use crate::domain::{Channel, FieldError, IncidentStatus, TaskState, now_micros, parse_instant};
 use crate::error::{AppError, AppResult};
 use crate::reports::Reports;
@@ -736,6 +737,7 @@ pub(super) struct Deps {
     pub(super) service: web::Data<NoticeService>,
     pub(super) channels: web::Data<ChannelSettings>,
     pub(super) reports: web::Data<Reports>,
+    pub(super) bell: web::Data<OutboxBell>,
 }
 
 impl actix_web::FromRequest for Deps {
@@ -764,6 +766,10 @@ impl actix_web::FromRequest for Deps {
                     .ok_or_else(missing)?,
                 reports: req
                     .app_data::<web::Data<Reports>>()
+                    .cloned()
+                    .ok_or_else(missing)?,
+                bell: req
+                    .app_data::<web::Data<OutboxBell>>()
                     .cloned()
                     .ok_or_else(missing)?,
             })
@@ -1023,6 +1029,7 @@ async fn approve_dispatch(
         &deps.db,
         deps.service.clone(),
         deps.channels.clone(),
+        &deps.bell,
         id.clone(),
         dispatch.clone(),
     )
