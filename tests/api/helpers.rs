@@ -148,20 +148,7 @@ pub async fn spawn_app() -> TestApp {
 
 /// The app with extra `BREACHLINE_*` settings (e.g. a provider to verify receipts for).
 pub async fn spawn_app_with(env: &[(&str, &str)]) -> TestApp {
-    let test_db = TestDb::new();
-    let mut settings = test_db.settings_with(env);
-    settings.http.workers = Some(1);
-    let db = Db::connect(&settings.database).unwrap();
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let app = Application::with_listener(&settings, db.clone(), listener).unwrap();
-    let address = format!("http://127.0.0.1:{}", app.port());
-    tokio::spawn(app.run_until_stopped());
-    TestApp {
-        address,
-        db,
-        client: reqwest::Client::new(),
-        test_db,
-    }
+    serve(env, |_, _| {}).await
 }
 
 /// The app with a dispatch worker beside it in the same process, as `serve` runs
@@ -170,26 +157,36 @@ pub async fn spawn_app_with(env: &[(&str, &str)]) -> TestApp {
 pub async fn spawn_app_with_idle_worker(
     env: &[(&str, &str)],
 ) -> (TestApp, tokio::sync::watch::Sender<bool>) {
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let app = serve(env, move |app, settings| {
+        let mut options =
+            breachline::dispatch::worker::WorkerOptions::from_settings(&settings.worker);
+        options.idle = std::time::Duration::from_secs(3600);
+        let worker = app.worker(settings, options).unwrap();
+        tokio::spawn(worker.run(stopped));
+    })
+    .await;
+    (app, stop)
+}
+
+/// Builds the app on a database of its own, lets `beside` start what runs with it,
+/// and serves it on a free port.
+async fn serve(env: &[(&str, &str)], beside: impl FnOnce(&Application, &Settings)) -> TestApp {
     let test_db = TestDb::new();
     let mut settings = test_db.settings_with(env);
     settings.http.workers = Some(1);
     let db = Db::connect(&settings.database).unwrap();
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let app = Application::with_listener(&settings, db.clone(), listener).unwrap();
-    let mut options = breachline::dispatch::worker::WorkerOptions::from_settings(&settings.worker);
-    options.idle = std::time::Duration::from_secs(3600);
-    let worker = app.worker(&settings, options).unwrap();
-    let (stop, stopped) = tokio::sync::watch::channel(false);
-    tokio::spawn(worker.run(stopped));
+    beside(&app, &settings);
     let address = format!("http://127.0.0.1:{}", app.port());
     tokio::spawn(app.run_until_stopped());
-    let app = TestApp {
+    TestApp {
         address,
         db,
         client: reqwest::Client::new(),
         test_db,
-    };
-    (app, stop)
+    }
 }
 
 impl TestApp {
