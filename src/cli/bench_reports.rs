@@ -87,35 +87,27 @@ pub fn reports(settings: &Settings, count: u64) -> anyhow::Result<ExitCode> {
             );
         }
         for suffix in ["", ".html", ".pdf"] {
-            let watch = Stopwatch::start();
-            let resp = client
+            let request = client
                 .get(format!("{base}/{report_id}{suffix}"))
-                .bearer_auth(&bearer)
-                .send()
-                .await?;
-            anyhow::ensure!(resp.status() == 200, "GET {suffix}: {}", resp.status());
-            let bytes = resp.bytes().await?.len();
-            println!(
-                "GET …/reports/{{r}}{suffix} ({} KB): {}",
-                bytes / 1000,
-                watch.report()
-            );
+                .bearer_auth(&bearer);
+            timed_get(request, &format!("GET …/reports/{{r}}{suffix}")).await?;
         }
         for run in 1..=5 {
-            let watch = Stopwatch::start();
-            let resp = client
+            let request = client
                 .get(&page)
-                .header("cookie", format!("{SESSION_COOKIE}={session}"))
-                .send()
-                .await?;
-            anyhow::ensure!(resp.status() == 200, "GET incident page: {}", resp.status());
-            let bytes = resp.bytes().await?.len();
-            println!(
-                "GET /incidents/{{id}} (UI page {run}, {} KB): {}",
-                bytes / 1000,
-                watch.report()
-            );
+                .header("cookie", format!("{SESSION_COOKIE}={session}"));
+            timed_get(request, &format!("GET /incidents/{{id}} (UI page {run})")).await?;
         }
         Ok(ExitCode::SUCCESS)
     })
+}
+
+/// Sends `request`, requires a 200, and prints its size and time after `label`.
+async fn timed_get(request: reqwest::RequestBuilder, label: &str) -> anyhow::Result<()> {
+    let watch = Stopwatch::start();
+    let resp = request.send().await?;
+    anyhow::ensure!(resp.status() == 200, "{label}: {}", resp.status());
+    let bytes = resp.bytes().await?.len();
+    println!("{label}, {} KB: {}", bytes / 1000, watch.report());
+    Ok(())
 }
