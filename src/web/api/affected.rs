@@ -150,7 +150,8 @@ async fn put_scope_subject_ids(
     let db = db.into_inner();
     let background = Db::clone(&db);
     let outcome = web::block(move || -> AppResult<Result<ScopeState, InvalidLines>> {
-        let ids = match read_id_list(file.reopen().map_err(|e| AppError::Unexpected(e.into()))?)? {
+        let file = file.reopen().map_err(|e| AppError::Unexpected(e.into()))?;
+        let ids = match read_id_list(std::io::BufReader::with_capacity(1 << 20, file))? {
             Ok(ids) => ids,
             Err(errors) => return Ok(Err(errors)),
         };
@@ -187,42 +188,38 @@ struct InvalidLines {
 }
 
 /// One external id per line (blank lines skipped), sorted and without
-/// repeats; or the invalid lines.
-fn read_id_list(file: std::fs::File) -> AppResult<Result<Vec<String>, InvalidLines>> {
-    let mut reader = std::io::BufReader::with_capacity(1 << 20, file);
+/// repeats; or the invalid lines. Lines end in LF, CRLF or a lone CR (the
+/// "CSV (Macintosh)" export), so a CR is never part of an id.
+fn read_id_list(mut reader: impl BufRead) -> AppResult<Result<Vec<String>, InvalidLines>> {
     let (mut ids, mut errors, mut total) = (Vec::new(), Vec::new(), 0u64);
-    let mut line = Vec::new();
+    let mut chunk = Vec::new();
     let mut number = 0u64;
     loop {
-        line.clear();
+        chunk.clear();
         let n = reader
-            .read_until(b'\n', &mut line)
+            .read_until(b'\n', &mut chunk)
             .map_err(|e| AppError::Unexpected(e.into()))?;
         if n == 0 {
             break;
         }
-        number += 1;
-        let checked = std::str::from_utf8(&line)
-            .map_err(|_| "not valid UTF-8".to_owned())
-            .map(|text| text.trim_end_matches(['\n', '\r']))
-            .and_then(|text| {
-                if text.trim().is_empty() {
-                    Ok(None)
-                } else {
-                    external_id(text).map(Some)
-                }
-            });
-        match checked {
-            Ok(Some(id)) => ids.push(id),
-            Ok(None) => {}
-            Err(reason) => {
-                total += 1;
-                if errors.len() < MAX_LISTED_ERRORS {
-                    errors.push(LineError {
-                        line: number,
-                        field: "external_id".into(),
-                        reason,
-                    });
+        let body = chunk.strip_suffix(b"\n").unwrap_or(&chunk);
+        let body = body.strip_suffix(b"\r").unwrap_or(body);
+        // UTF-8 never uses the byte 0x0D inside a character, so splitting the
+        // bytes on CR splits the text on CR.
+        for line in body.split(|&byte| byte == b'\r') {
+            number += 1;
+            match id_on_line(line) {
+                Ok(Some(id)) => ids.push(id),
+                Ok(None) => {}
+                Err(reason) => {
+                    total += 1;
+                    if errors.len() < MAX_LISTED_ERRORS {
+                        errors.push(LineError {
+                            line: number,
+                            field: "external_id".into(),
+                            reason,
+                        });
+                    }
                 }
             }
         }
@@ -233,6 +230,16 @@ fn read_id_list(file: std::fs::File) -> AppResult<Result<Vec<String>, InvalidLin
     ids.sort_unstable();
     ids.dedup();
     Ok(Ok(ids))
+}
+
+/// The external id on one line without its terminator: none on a blank line.
+fn id_on_line(line: &[u8]) -> Result<Option<String>, String> {
+    let text = std::str::from_utf8(line).map_err(|_| "not valid UTF-8".to_owned())?;
+    if text.trim().is_empty() {
+        Ok(None)
+    } else {
+        external_id(text).map(Some)
+    }
 }
 
 async fn recompute_affected(
@@ -353,4 +360,39 @@ pub(super) fn csv_lines<const N: usize>(
         .into_inner()
         .map(Bytes::from)
         .map_err(|e| AppError::Unexpected(anyhow::anyhow!("csv: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ids(text: &str) -> Vec<String> {
+        match read_id_list(text.as_bytes()) {
+            Ok(Ok(ids)) => ids,
+            Ok(Err(invalid)) => panic!("rejected: {:?}", invalid.errors),
+            Err(e) => panic!("failed: {e}"),
+        }
+    }
+
+    fn rejected_lines(bytes: &[u8]) -> Vec<u64> {
+        match read_id_list(bytes) {
+            Ok(Err(invalid)) => invalid.errors.iter().map(|e| e.line).collect(),
+            Ok(Ok(ids)) => panic!("accepted: {ids:?}"),
+            Err(e) => panic!("failed: {e}"),
+        }
+    }
+
+    #[test]
+    fn lines_end_in_lf_crlf_or_a_lone_cr() {
+        let expected = vec!["A-1".to_owned(), "B-2".to_owned(), "C-3".to_owned()];
+        assert_eq!(ids("A-1\nB-2\nC-3\n"), expected);
+        assert_eq!(ids("A-1\r\nB-2\r\nC-3"), expected);
+        assert_eq!(ids("A-1\rB-2\rC-3\r"), expected);
+        assert_eq!(ids("C-3\rA-1\r\n\r\nB-2\nA-1"), expected);
+    }
+
+    #[test]
+    fn rejected_lines_are_numbered_across_every_line_ending() {
+        assert_eq!(rejected_lines(b"A-1\rB\x01\r\nC-3\n\xff\n"), vec![2, 4]);
+    }
 }
