@@ -4,6 +4,7 @@ pub mod api;
 pub mod auth;
 pub mod bulletins;
 pub mod logging;
+mod nul;
 pub mod portal;
 pub mod public;
 pub mod ui;
@@ -72,6 +73,7 @@ impl Application {
         let rings = web::Data::new(bell.clone());
         let mut server = HttpServer::new(move || {
             App::new()
+                .wrap(actix_web::middleware::from_fn(nul::refuse_nul))
                 .wrap(TracingLogger::<logging::RedactedRootSpan>::new())
                 .app_data(db.clone())
                 .app_data(uploads.clone())
