@@ -50,7 +50,7 @@ ITEM = {
 def main():
     args = parse_args()
     host, port = args.smtp.rsplit(":", 1)
-    relay = Relay(args.relay_pid)
+    relay = Process(args.relay_pid)
     message = sample_message()
     sends = min(args.people, 5000)
     with tempfile.TemporaryDirectory() as scratch:
@@ -98,8 +98,9 @@ def sample_message():
     return msg.as_bytes().replace(b"\n", b"\r\n")
 
 
-class Relay:
-    """CPU time of the SMTP server's process, to tell how busy we keep it."""
+class Process:
+    """CPU time of one process: the SMTP server's, to tell how busy we keep it, or
+    serve's own."""
 
     def __init__(self, pid):
         self.pid = pid
@@ -189,7 +190,8 @@ class Serve:
 
     def dispatch(self, people, relay):
         cpu, started = relay.cpu(), time.time()
-        own_cpu = Relay(self.process.pid).cpu()
+        own = Process(self.process.pid)
+        own_cpu = own.cpu()
         self.call("POST", self.dispatch_path + "/approve", self.approver, {})
         approval = time.time() - started
         while True:
@@ -203,7 +205,7 @@ class Serve:
         completed = datetime.fromisoformat(progress["completed_at"]).timestamp()
         seconds = completed - started
         print(f"  serve: approval took {approval:.2f} s; serve itself used "
-              f"{(Relay(self.process.pid).cpu() - own_cpu) / seconds:.2f} core")
+              f"{(own.cpu() - own_cpu) / seconds:.2f} core")
         relay.report("serve", cpu, seconds)
         if progress["counts"]["sent"] != people:
             sys.exit(f"not everyone was sent to: {progress['counts']}")
