@@ -17,6 +17,7 @@ use crate::domain::{Role, now_micros};
 use crate::error::{AppError, AppResult};
 use crate::store::tokens::{self, Authentication};
 use crate::store::users::{self, SessionRow, UserRow};
+use crate::web::api::reports::REGULATOR_ROUTES;
 
 /// The name of the session cookie.
 pub const SESSION_COOKIE: &str = "bl_session";
@@ -98,42 +99,67 @@ impl FromRequest for Principal {
             .then(|| cookie_value(req, SESSION_COOKIE))
             .flatten();
         let policy = session_policy(req);
+        let route = req.match_pattern();
         Box::pin(async move {
-            let Some(db) = db else {
-                return Err(AppError::Unauthorized);
-            };
-            let bearer = match (bearer, cookie) {
-                (Some(bearer), _) => bearer,
-                (None, Some(cookie)) => {
-                    return match resume(&db, policy, cookie).await? {
-                        Some((_, user)) => Principal::of_user(&user),
-                        None => Err(AppError::Unauthorized),
-                    };
-                }
-                (None, None) => return Err(AppError::Unauthorized),
-            };
-            let token = match db
-                .read(move |conn| tokens::authenticate(conn, &bearer))
-                .await?
-            {
-                Authentication::Accepted(token) => token,
-                Authentication::Revoked => return Err(AppError::TokenRefused("token revoked")),
-                Authentication::NotRecognised => {
-                    return Err(AppError::TokenRefused("token not recognised"));
-                }
-            };
-            let role = token
-                .role
-                .parse()
-                .map_err(|e: String| AppError::Unexpected(anyhow::anyhow!("stored role: {e}")))?;
-            Ok(Principal {
-                tenant_id: token.tenant_id,
-                role,
-                name: token.name,
-                credential: Credential::Token(token.id),
-            })
+            let principal = authenticate(db, bearer, cookie, policy).await?;
+            admit(principal, route.as_deref())
         })
     }
+}
+
+/// Lets a regulator through to the report routes only; everyone else is unchanged.
+fn admit(principal: Principal, route: Option<&str>) -> AppResult<Principal> {
+    let shared_reports = route.is_some_and(|r| REGULATOR_ROUTES.contains(&r));
+    if principal.role == Role::Regulator && !shared_reports {
+        return Err(AppError::Forbidden(
+            "a regulator token reads only the reports shared with regulators \
+             (GET /api/v1/incidents/{id}/reports)"
+                .into(),
+        ));
+    }
+    Ok(principal)
+}
+
+/// The principal of a bearer token, or of the session cookie on a safe request.
+async fn authenticate(
+    db: Option<web::Data<Db>>,
+    bearer: Option<String>,
+    cookie: Option<String>,
+    policy: SessionPolicy,
+) -> AppResult<Principal> {
+    let Some(db) = db else {
+        return Err(AppError::Unauthorized);
+    };
+    let bearer = match (bearer, cookie) {
+        (Some(bearer), _) => bearer,
+        (None, Some(cookie)) => {
+            return match resume(&db, policy, cookie).await? {
+                Some((_, user)) => Principal::of_user(&user),
+                None => Err(AppError::Unauthorized),
+            };
+        }
+        (None, None) => return Err(AppError::Unauthorized),
+    };
+    let token = match db
+        .read(move |conn| tokens::authenticate(conn, &bearer))
+        .await?
+    {
+        Authentication::Accepted(token) => token,
+        Authentication::Revoked => return Err(AppError::TokenRefused("token revoked")),
+        Authentication::NotRecognised => {
+            return Err(AppError::TokenRefused("token not recognised"));
+        }
+    };
+    let role = token
+        .role
+        .parse()
+        .map_err(|e: String| AppError::Unexpected(anyhow::anyhow!("stored role: {e}")))?;
+    Ok(Principal {
+        tenant_id: token.tenant_id,
+        role,
+        name: token.name,
+        credential: Credential::Token(token.id),
+    })
 }
 
 /// The value of the request's cookie `name`, if it sent one.

@@ -295,6 +295,12 @@ pub async fn read(resp: reqwest::Response) -> (u16, Value) {
 }
 
 /// The field names a problem document rejects.
+/// An RFC 3339 instant `hours` before now: a clock of an incident whose deadlines
+/// still lie ahead (the server takes no clock more than a day ahead).
+pub fn hours_ago(hours: i64) -> String {
+    (chrono::Utc::now() - chrono::Duration::hours(hours)).to_rfc3339()
+}
+
 pub fn rejected_fields(problem: &Value) -> Vec<String> {
     problem["errors"]
         .as_array()

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 
 use crate::channels::{SmtpPeer, SmtpState};
 use crate::dispatch::{PEOPLE, approved_dispatch, drain, planned_incident, worker};
-use crate::helpers::{TestApp, TestTenant, rejected_fields, spawn_app};
+use crate::helpers::{TestApp, TestTenant, hours_ago, rejected_fields, spawn_app};
 
 /// Runs `pdftotext` on `pdf`; `None` where it is not installed, unless
 /// `BREACHLINE_REQUIRE_TOOLS=1` (set by `.ci/run`) makes that a failure.
@@ -246,7 +246,7 @@ async fn appi_preliminary_with_unknowns_then_final_is_filed_and_meets_its_obliga
     }
     // Filing with items missing is refused, naming each.
     let submit =
-        json!({"submitted_at": ago_hours(2), "channel": "portal", "reference": "PPC-2027-0001"});
+        json!({"submitted_at": hours_ago(2), "channel": "portal", "reference": "PPC-2027-0001"});
     let (status, problem) = app
         .post(
             &t.responder,
@@ -361,7 +361,7 @@ async fn appi_preliminary_with_unknowns_then_final_is_filed_and_meets_its_obliga
     assert!(missing(&f2).is_empty(), "{}", f2["missing"]);
     let (status, filed) = app
         .post(&t.approver, &format!("/api/v1/incidents/{id}/reports/{}/submit", f2["id"].as_str().unwrap()),
-            &json!({"submitted_at": ago_hours(1), "channel": "email", "reference": "PPC-2027-0002"}))
+            &json!({"submitted_at": hours_ago(1), "channel": "email", "reference": "PPC-2027-0002"}))
         .await;
     assert_eq!(status, 200, "{filed}");
     let (_, obligations) = app
@@ -511,10 +511,6 @@ async fn share(app: &TestApp, token: &str, path: &str, expires_at: &str) -> (u16
     .await
 }
 
-fn ago_hours(hours: i64) -> String {
-    (chrono::Utc::now() - chrono::Duration::hours(hours)).to_rfc3339()
-}
-
 fn in_days(days: i64) -> String {
     (chrono::Utc::now() + chrono::Duration::days(days)).to_rfc3339()
 }
@@ -636,6 +632,34 @@ async fn the_portal_shows_only_what_was_shared_until_revoked_or_expired() {
         )
         .await;
     assert_eq!(status, 403);
+    // Nothing else of the incident, the tenant or its people: refused before any
+    // handler, so a route added later cannot forget it.
+    for path in [
+        "/api/v1/incidents".to_owned(),
+        format!("/api/v1/incidents/{id}"),
+        format!("/api/v1/incidents/{second}"),
+        format!("/api/v1/incidents/{id}/timeline"),
+        format!("/api/v1/incidents/{id}/obligations"),
+        format!("/api/v1/incidents/{id}/notice-content"),
+        format!("/api/v1/incidents/{id}/bulletins"),
+        format!("/api/v1/incidents/{id}/dispatches"),
+        format!("/api/v1/incidents/{id}/substitute-notice"),
+        format!("/api/v1/incidents/{id}/scope"),
+        format!("/api/v1/incidents/{id}/affected/summary"),
+        format!("/api/v1/incidents/{id}/reports/answers"),
+        format!("/api/v1/incidents/{id}/reports/shares"),
+        "/api/v1/tenant".to_owned(),
+    ] {
+        let (status, problem) = app.get(&t.regulator, &path).await;
+        assert_eq!(status, 403, "{path}: {problem}");
+        assert!(
+            problem["detail"]
+                .as_str()
+                .unwrap()
+                .contains("only the reports shared"),
+            "{path}: {problem}"
+        );
+    }
 
     // Views are counted and audited; other tenants see nothing.
     let (_, shares) = app

@@ -1293,3 +1293,43 @@ async fn tasks_are_done_skipped_and_reopened_from_the_incident_page() {
             .any(|a| a == "task.skip")
     );
 }
+
+#[tokio::test]
+async fn a_regulator_user_reaches_none_of_the_teams_pages() {
+    let app = spawn_app().await;
+    let t = app.tenant("acme");
+    ui::user(&app, &t.id, "ppc@example.org", Role::Regulator);
+    let client = ui::client();
+    let form = client.get(app.url("/sign-in")).send().await.unwrap();
+    let pre = ui::cookie_value(&ui::set_cookie(&form, "bl_csrf").unwrap());
+    let token = ui::csrf_of(&form.text().await.unwrap());
+    let resp = client
+        .post(app.url("/sign-in"))
+        .header("cookie", format!("bl_csrf={pre}"))
+        .form(&[
+            ("csrf_token", token.as_str()),
+            ("email", "ppc@example.org"),
+            ("password", PASSWORD),
+            ("next", "/incidents"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 303);
+    let cookie = ui::cookie_value(&ui::set_cookie(&resp, "bl_session").unwrap());
+    let id = app.incident(&t.responder).await;
+    for path in [
+        "/incidents".to_owned(),
+        format!("/incidents/{id}"),
+        "/settings".to_owned(),
+        format!("/api/v1/incidents/{id}"),
+    ] {
+        let resp = client
+            .get(app.url(&path))
+            .header("cookie", format!("bl_session={cookie}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 403, "{path}");
+    }
+}

@@ -23,6 +23,16 @@ use crate::reports::{ReportDocument, ReportPhase, Reports, VersionStamp};
 use crate::store::reports::{self as stored, NewShare, ShareRow, Submission, VersionRow};
 use crate::web::auth::Principal;
 
+/// The only API routes a `regulator` principal reaches: reading the reports shared
+/// with regulators (filtered to those by [`readable`]). Every other route refuses a
+/// regulator before its handler runs ([`Principal`]'s extractor), so no route can
+/// forget to.
+pub const REGULATOR_ROUTES: &[&str] = &[
+    "/api/v1/incidents/{id}/reports",
+    "/api/v1/incidents/{id}/reports/{r}",
+    "/api/v1/incidents/{id}/reports/{r}/diff",
+];
+
 pub fn config(cfg: &mut web::ServiceConfig) {
     cfg.route("/incidents/{id}/reports", web::post().to(create_report))
         .route("/incidents/{id}/reports", web::get().to(list_reports))
@@ -612,7 +622,7 @@ const SHARE_MAX_DAYS: i64 = 366;
 fn share_body(body: &serde_json::Map<String, Value>) -> AppResult<(String, chrono::NaiveDateTime)> {
     let mut r = Reader::new(body, &["regulator", "expires_at"]);
     let regulator = r.text("regulator", 200).or_keep(None);
-    let expires_at = r.instant("expires_at").or_keep(None);
+    let expires_at = r.expiry("expires_at").or_keep(None);
     if regulator.is_none() && !r.has_error_for("regulator") {
         r.reject(
             "regulator",

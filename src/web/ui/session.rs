@@ -15,6 +15,7 @@ use subtle::ConstantTimeEq;
 
 use super::i18n::Lang;
 use crate::db::Db;
+use crate::domain::Role;
 use crate::error::AppError;
 use crate::store::users::{SessionRow, UserRow};
 use crate::web::auth::{self, Principal, SESSION_COOKIE};
@@ -131,6 +132,15 @@ impl FromRequest for SignedIn {
                 return Err(UiError::SignIn { next });
             };
             let who = Principal::of_user(&user)?;
+            if who.role == Role::Regulator {
+                // The same rule as regulator tokens: shared reports only, which
+                // the regulator portal link serves; the team's pages are not theirs.
+                return Err(UiError::App(AppError::Forbidden(
+                    "a regulator reads only the reports shared with regulators, through \
+                     the link an administrator sends; the web UI is the team's"
+                        .into(),
+                )));
+            }
             let lang = user
                 .locale
                 .as_deref()
