@@ -7,7 +7,7 @@ hooks make the *positive* (schema-valid) cases the fuzzer sends keep them, so th
 "schema-valid request rejected" means a real disagreement. Negative cases are left
 alone, and every rule below has its own tests in tests/api:
 
-- instants lie between 1970-01-01 and now (the server takes up to a year ahead,
+- instants lie between 1970-01-01 and now (the server takes up to a day ahead,
   issue #16 item 13; past instants keep the next rules independent of the clock);
 - an incident's times keep their order: nothing before occurred_at, assessed_at
   not before aware_at (also against the stored incident on PATCH);

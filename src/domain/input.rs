@@ -104,14 +104,25 @@ impl<'a> Reader<'a> {
         self.read(key, |v| text_value(v, max, Lines::Many))
     }
 
-    /// An RFC 3339 instant with offset, between 1970 and a year from now (a clock
-    /// may be set ahead for an exercise, not decades off by a typing slip).
+    /// When something happened: an RFC 3339 instant with offset, between 1970 and a
+    /// day from now (a day covers a clock or time zone set wrong; a year 0110 or
+    /// 2099 is a typing slip).
     pub fn instant(&mut self, key: &str) -> Field<NaiveDateTime> {
         self.read(key, |v| {
             v.as_str()
                 .ok_or("expected a string".to_owned())
                 .and_then(parse_instant)
-                .and_then(plausible)
+                .and_then(happened)
+        })
+    }
+
+    /// When something is to end (a link's expiry): an RFC 3339 instant with offset;
+    /// the caller bounds it.
+    pub fn expiry(&mut self, key: &str) -> Field<NaiveDateTime> {
+        self.read(key, |v| {
+            v.as_str()
+                .ok_or("expected a string".to_owned())
+                .and_then(parse_instant)
         })
     }
 
@@ -251,15 +262,15 @@ fn text_value(v: &Value, max: usize, lines: Lines) -> Result<String, String> {
     Ok(s.to_owned())
 }
 
-/// Instants before 1970 or more than a year ahead are typing slips (0110, 2099).
-fn plausible(at: NaiveDateTime) -> Result<NaiveDateTime, String> {
+/// Something that happened: not before 1970, and not more than a day ahead.
+fn happened(at: NaiveDateTime) -> Result<NaiveDateTime, String> {
     let earliest = chrono::DateTime::UNIX_EPOCH.naive_utc();
-    let latest = now_micros() + TimeDelta::days(366);
+    let latest = now_micros() + TimeDelta::days(1);
     if at < earliest || at > latest {
         return Err(format!(
-            "must be between 1970-01-01 and a year from now ({}), got {}",
-            latest.format("%Y-%m-%d"),
-            at.format("%Y-%m-%d")
+            "must be between 1970-01-01 and a day from now ({}), got {}",
+            crate::domain::format_instant(latest),
+            crate::domain::format_instant(at)
         ));
     }
     Ok(at)
@@ -342,11 +353,13 @@ mod tests {
     }
 
     #[test]
-    fn instants_are_between_1970_and_a_year_ahead() {
+    fn instants_are_between_1970_and_a_day_ahead() {
+        let two_days = crate::domain::format_instant(now_micros() + TimeDelta::days(2));
         for bad in [
             "0110-03-01T00:00:00Z",
             "2099-01-01T00:00:00Z",
             "1969-12-31T23:59:59Z",
+            two_days.as_str(),
         ] {
             assert_eq!(
                 read(json!({"at": bad}), |r| {
@@ -356,7 +369,7 @@ mod tests {
                 "{bad}"
             );
         }
-        let soon = crate::domain::format_instant(now_micros() + TimeDelta::days(300));
+        let soon = crate::domain::format_instant(now_micros() + TimeDelta::hours(23));
         assert!(
             read(json!({"at": soon}), |r| {
                 r.instant("at");

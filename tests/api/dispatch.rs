@@ -45,7 +45,7 @@ pub async fn planned_incident(
     rows: &[&str],
     remedies: &str,
 ) -> String {
-    planned_incident_at(app, t, rows, remedies, "2027-03-01T00:00:00Z").await
+    planned_incident_at(app, t, rows, remedies, &crate::helpers::hours_ago(1)).await
 }
 
 /// The same, for an incident discovered at `discovered_at` (RFC 3339).

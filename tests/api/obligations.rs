@@ -27,7 +27,7 @@ async fn jc_task_incident(app: &TestApp, token: &str) -> String {
             "/api/v1/incidents",
             &json!({
                 "title": "Job-matching database exfiltrated",
-                "discovered_at": "2027-04-30T16:00:00Z",
+                "discovered_at": "2026-04-30T16:00:00Z",
                 "cause": "malicious",
                 "data_categories": ["contact", "government_id"],
                 "estimated_affected": 1500,
@@ -58,13 +58,13 @@ async fn obligations_follow_facts_and_the_tenant_promise() {
     let path = format!("/api/v1/incidents/{id}/obligations");
     let (status, list) = app.get(&t.viewer, &path).await;
     assert_eq!(status, 200, "{list}");
-    // Aware Sat 1 May 2027 01:00 JST; malicious: 60 days with 1 May as day 1 → Tue 29 Jun.
+    // Aware Fri 1 May 2026 01:00 JST; malicious: 60 days with 1 May as day 1 → Mon 29 Jun.
     let last = find(&list, "appi", "regulator", "final").expect("APPI final report");
-    assert_eq!(last["due_at"], "2027-06-29T14:59:59Z");
-    assert_eq!(last["status"], open_or_missed("2027-06-29T14:59:59Z"));
-    // 30 JP working days after 1 May (Golden Week 3–5 May off) → Wed 16 Jun.
+    assert_eq!(last["due_at"], "2026-06-29T14:59:59Z");
+    assert_eq!(last["status"], open_or_missed("2026-06-29T14:59:59Z"));
+    // 30 JP working days after 1 May (Golden Week 3–6 May off) → Wed 17 Jun.
     let promise = find(&list, "commitment:jc-task", "subjects", "notice").expect("tenant promise");
-    assert_eq!(promise["due_date"], "2027-06-16");
+    assert_eq!(promise["due_date"], "2026-06-17");
     assert_eq!(list["input"]["affected"][0]["count"], 1500);
 
     let final_id = last["id"].as_str().unwrap();
@@ -90,8 +90,8 @@ async fn obligations_follow_facts_and_the_tenant_promise() {
     let last = find(&list, "appi", "regulator", "final").unwrap();
     assert_eq!(last["status"], "met");
     assert_eq!(
-        last["due_at"], "2027-05-31T14:59:59Z",
-        "30 days now: 1 May + 29 = Sun 30 May → Mon 31 May"
+        last["due_at"], "2026-06-01T14:59:59Z",
+        "30 days now: 1 May + 29 = Sat 30 May → Mon 1 Jun"
     );
 
     // Encrypted data: APPI no longer applies; open duties go, met ones stay as history.
@@ -250,7 +250,7 @@ async fn affected_counts_drive_obligations() {
     assert_eq!(status, 200, "{body}");
     let (_, incident) = app
         .post(&t.responder, "/api/v1/incidents", &json!({
-            "title": "Shop breach", "discovered_at": "2027-03-01T00:00:00Z", "cause": "accidental",
+            "title": "Shop breach", "discovered_at": "2026-03-01T00:00:00Z", "cause": "accidental",
             "data_categories": ["payment_card"], "risk": "low"
         }))
         .await;
@@ -274,7 +274,7 @@ async fn affected_counts_drive_obligations() {
     let ca = find(&after, "us-ca", "subjects", "notice")
         .expect("us-ca notice once Californians are affected");
     assert_eq!(
-        ca["due_date"], "2027-03-30",
+        ca["due_date"], "2026-03-30",
         "28 Feb in Los Angeles + 30 days"
     );
     assert!(

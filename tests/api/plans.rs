@@ -25,7 +25,7 @@ async fn setup(app: &TestApp, t: &TestTenant, remedies: &str) -> String {
     assert_eq!(status, 200, "{body}");
     let (_, incident) = app
         .post(&t.responder, "/api/v1/incidents", &json!({
-            "title": "App breach", "discovered_at": "2027-03-01T00:00:00Z", "cause": "malicious",
+            "title": "App breach", "discovered_at": crate::helpers::hours_ago(1), "cause": "malicious",
             "data_categories": ["contact", "credentials"], "risk": "high"
         }))
         .await;

@@ -202,7 +202,7 @@ async fn runbooks_attach_as_facts_change_and_keep_their_history() {
 
 /// JC-Task: 1,500 people in Japan, a malicious act: APPI applies.
 fn jc_task_facts() -> Value {
-    json!({"title": "Job-matching database exfiltrated", "discovered_at": "2027-04-30T16:00:00Z",
+    json!({"title": "Job-matching database exfiltrated", "discovered_at": "2026-04-30T16:00:00Z",
            "cause": "malicious", "data_categories": ["contact", "government_id"],
            "estimated_affected": 1500, "risk": "high"})
 }
@@ -213,66 +213,66 @@ async fn due_times_move_with_the_clocks_and_obligations_they_count_from() {
     let t = app.tenant("jc-task");
     let id = file(&app, &t.responder, jc_task_facts()).await;
     let list = tasks(&app, &t.viewer, &id).await;
-    // Aware Sat 1 May 2027 01:00 JST. APPI preliminary is "promptly", target 72 h: less 12 h.
+    // Aware Fri 1 May 2026 01:00 JST. APPI preliminary is "promptly", target 72 h: less 12 h.
     let prelim = task(&list, "personal-data-breach", "ppc-preliminary");
-    assert_eq!(prelim["due_at"], "2027-05-03T04:00:00Z");
+    assert_eq!(prelim["due_at"], "2026-05-03T04:00:00Z");
     assert_eq!(prelim["due_basis"], "target");
     assert_eq!(prelim["kind"], "evidence_required");
-    // APPI final, malicious: 60 days with 1 May as day 1 → Tue 29 Jun 23:59:59 JST, less 5 days.
+    // APPI final, malicious: 60 days with 1 May as day 1 → Mon 29 Jun 23:59:59 JST, less 5 days.
     let last = task(&list, "personal-data-breach", "ppc-final");
     assert_eq!(
         (&last["due_at"], &last["due_basis"]),
-        (&json!("2027-06-24T14:59:59Z"), &json!("deadline"))
+        (&json!("2026-06-24T14:59:59Z"), &json!("deadline"))
     );
     assert!(
         !has_task(&list, "personal-data-breach", "gdpr-report"),
         "GDPR does not apply"
     );
     let register = task(&list, "personal-data-breach", "register");
-    assert_eq!(register["due_at"], "2027-05-03T16:00:00Z");
+    assert_eq!(register["due_at"], "2026-05-03T16:00:00Z");
     let identity = task(&list, "identity-health-data", "fraud-risk");
-    assert_eq!(identity["due_at"], "2027-05-01T16:00:00Z");
+    assert_eq!(identity["due_at"], "2026-05-01T16:00:00Z");
 
-    // aware_at a day later (Sun 2 May JST): everything counted from it moves.
+    // aware_at a day later (Sat 2 May JST): everything counted from it moves.
     app.patch(
         &t.responder,
         &format!("/api/v1/incidents/{id}"),
-        &json!({"aware_at": "2027-05-01T16:00:00Z"}),
+        &json!({"aware_at": "2026-05-01T16:00:00Z"}),
     )
     .await;
     let list = tasks(&app, &t.viewer, &id).await;
     assert_eq!(
         task(&list, "personal-data-breach", "ppc-preliminary")["due_at"],
-        "2027-05-04T04:00:00Z"
+        "2026-05-04T04:00:00Z"
     );
-    // 60 days with 2 May as day 1 → Wed 30 Jun.
+    // 60 days with 2 May as day 1 → Tue 30 Jun.
     assert_eq!(
         task(&list, "personal-data-breach", "ppc-final")["due_at"],
-        "2027-06-25T14:59:59Z"
+        "2026-06-25T14:59:59Z"
     );
     assert_eq!(
         task(&list, "personal-data-breach", "register")["due_at"],
-        "2027-05-04T16:00:00Z"
+        "2026-05-04T16:00:00Z"
     );
     // discovered_at moves what counts from it, not the rest.
     assert_eq!(
         task(&list, "personal-data-breach", "confirm-aware-at")["due_at"],
-        "2027-05-01T16:00:00Z"
+        "2026-05-01T16:00:00Z"
     );
     app.patch(
         &t.responder,
         &format!("/api/v1/incidents/{id}"),
-        &json!({"discovered_at": "2027-04-30T20:00:00Z"}),
+        &json!({"discovered_at": "2026-04-30T20:00:00Z"}),
     )
     .await;
     let list = tasks(&app, &t.viewer, &id).await;
     assert_eq!(
         task(&list, "personal-data-breach", "confirm-aware-at")["due_at"],
-        "2027-05-01T20:00:00Z"
+        "2026-05-01T20:00:00Z"
     );
     assert_eq!(
         task(&list, "personal-data-breach", "register")["due_at"],
-        "2027-05-04T16:00:00Z"
+        "2026-05-04T16:00:00Z"
     );
 }
 
@@ -283,7 +283,7 @@ async fn a_tenant_promise_brings_its_notice_tasks_with_it() {
     let id = file(
         &app,
         &t.responder,
-        json!({"title": "Ten CVs on a lost USB stick", "discovered_at": "2027-04-30T16:00:00Z",
+        json!({"title": "Ten CVs on a lost USB stick", "discovered_at": "2026-04-30T16:00:00Z",
                "cause": "lost_device", "data_categories": ["contact"], "estimated_affected": 10, "risk": "low"}),
     )
     .await;
@@ -295,7 +295,7 @@ async fn a_tenant_promise_brings_its_notice_tasks_with_it() {
     let wipe = task(&list, "lost-device", "remote-wipe");
     assert_eq!(
         (&wipe["due_at"], &wipe["kind"]),
-        (&json!("2027-04-30T18:00:00Z"), &json!("evidence_required"))
+        (&json!("2026-04-30T18:00:00Z"), &json!("evidence_required"))
     );
     let recovered = task(&list, "lost-device", "recovered-device");
     assert_eq!(
@@ -315,11 +315,11 @@ async fn a_tenant_promise_brings_its_notice_tasks_with_it() {
         .unwrap();
     assert_eq!(resp.status(), 200);
     let list = tasks(&app, &t.viewer, &id).await;
-    // 30 JP working days after 1 May 2027 → Wed 16 Jun 23:59:59 JST, less 12 h.
+    // 30 JP working days after Fri 1 May 2026 (3–6 May off) → Wed 17 Jun 23:59:59 JST, less 12 h.
     let content = task(&list, "personal-data-breach", "notice-content");
     assert_eq!(
         (&content["due_at"], &content["due_basis"]),
-        (&json!("2027-06-16T02:59:59Z"), &json!("deadline"))
+        (&json!("2026-06-17T02:59:59Z"), &json!("deadline"))
     );
 }
 
@@ -358,7 +358,7 @@ async fn the_team_works_its_tasks_and_every_change_is_audited() {
         &t.approver,
         &id,
         &prelim,
-        json!({"state": "done", "evidence": "PPC receipt 2027-0042"}),
+        json!({"state": "done", "evidence": "PPC receipt 2026-0042"}),
     )
     .await;
     assert_eq!(status, 200, "{view}");
@@ -366,7 +366,7 @@ async fn the_team_works_its_tasks_and_every_change_is_audited() {
         (&view["state"], &view["evidence"], &view["resolved_by"]),
         (
             &json!("done"),
-            &json!("PPC receipt 2027-0042"),
+            &json!("PPC receipt 2026-0042"),
             &json!("jc-task-approver")
         )
     );
@@ -675,7 +675,7 @@ mod reminders {
                 &t.responder,
                 "/api/v1/incidents",
                 &json!({
-                    "title": "Account data copied", "discovered_at": "2027-03-01T00:00:00Z",
+                    "title": "Account data copied", "discovered_at": crate::helpers::hours_ago(1),
                     "cause": "malicious", "data_categories": ["contact"], "risk": "high"
                 }),
             )
