@@ -100,7 +100,8 @@ pub fn team_addresses(setup: &TeamSetup) -> Vec<String> {
 }
 
 /// Open obligations and open tasks of the tenant's incidents that are not closed,
-/// due at or before `until` (overdue ones included), soonest first.
+/// due (or, for a duty with no deadline, targeted) at or before `until`, overdue
+/// ones included, soonest first.
 pub fn open_deadlines(
     conn: &mut DbConnection,
     tenant_id: &str,
@@ -113,13 +114,20 @@ pub fn open_deadlines(
             if !o.is_open() {
                 continue;
             }
-            if let Some(due_at) = o.due_at.filter(|d| *d <= until) {
+            // An "as soon as possible" duty has no deadline but a target (APPI
+            // preliminary: 3 days; PIPL: 24 h): the team is reminded before that.
+            let (when, kind) = match (o.due_at, o.target_at) {
+                (Some(due), _) => (Some(due), ""),
+                (None, Some(target)) => (Some(target), " (target: as soon as possible)"),
+                (None, None) => (None, ""),
+            };
+            if let Some(due_at) = when.filter(|d| *d <= until) {
                 out.push(DueItem {
                     about: ReminderAbout::Obligation,
                     id: o.id.clone(),
                     incident_id: incident_id.clone(),
                     incident_title: incident.title.clone(),
-                    what: format!("{} {} {}", o.regime, o.recipient, o.phase),
+                    what: format!("{} {} {}{kind}", o.regime, o.recipient, o.phase),
                     due_at,
                 });
             }

@@ -826,6 +826,45 @@ mod reminders {
     }
 
     #[tokio::test]
+    async fn a_duty_with_only_a_target_is_reminded_before_its_target() {
+        let app = spawn_app().await;
+        let t = app.tenant("jc-task");
+        let smtp = SmtpPeer::start(SmtpState::default()).await;
+        let url = smtp.url("");
+        let env = [("BREACHLINE_SMTP_URL", url.as_str())];
+        let (id, _, _) = team_incident(&app, &t, json!({"emails": TEAM})).await;
+        // APPI preliminary report: "promptly", no deadline, a 3-day target.
+        let (_, body) = app
+            .get(&t.viewer, &format!("/api/v1/incidents/{id}/obligations"))
+            .await;
+        let prelim = body["obligations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|o| o["regime"] == "appi" && o["phase"] == "preliminary")
+            .unwrap_or_else(|| panic!("APPI preliminary: {body:#}"))
+            .clone();
+        assert!(prelim["due_at"].is_null(), "{prelim}");
+        let target = DateTime::parse_from_rfc3339(prelim["target_at"].as_str().unwrap())
+            .unwrap()
+            .naive_utc();
+        let w = worker(&app, &env).with_clock(TestClock::at(target - Duration::hours(25)).clock());
+        settle(&w).await;
+        assert!(about(&smtp, "appi regulator preliminary").is_empty());
+        let w = worker(&app, &env)
+            .with_clock(TestClock::at(target - Duration::hours(24) + Duration::minutes(1)).clock());
+        settle(&w).await;
+        let mail = about(&smtp, "appi regulator preliminary");
+        assert_eq!(mail.len(), 2, "{mail:?}");
+        assert!(
+            mail.iter()
+                .all(|(_, s)| s.contains("target: as soon as possible")
+                    && s.contains("due in 23h59")),
+            "{mail:?}"
+        );
+    }
+
+    #[tokio::test]
     async fn two_workers_send_each_reminder_once() {
         let app = spawn_app().await;
         let t = app.tenant("jc-task");
