@@ -21,7 +21,7 @@ pub fn serve(settings: &Settings) -> anyhow::Result<ExitCode> {
         settings.http.public_url
     );
     first_run_hint(app.db())?;
-    actix_web::rt::System::new()
+    crate::dispatch::runtime::system()?
         .block_on(app.run_with_worker(settings))
         .context("server stopped with an error")?;
     Ok(ExitCode::SUCCESS)
@@ -49,7 +49,7 @@ fn first_run_hint(db: &Db) -> anyhow::Result<()> {
 /// Runs a dispatch worker only (any number of them against PostgreSQL) until Ctrl-C
 /// or SIGTERM; the batch in flight is finished first.
 pub fn worker(settings: &Settings) -> anyhow::Result<ExitCode> {
-    actix_web::rt::System::new().block_on(async {
+    crate::dispatch::runtime::system()?.block_on(async {
         let db = Db::connect_existing(&settings.database)?;
         let service = std::sync::Arc::new(crate::compose::NoticeService::new(
             settings.http.public_url.clone(),

@@ -39,7 +39,7 @@ pub struct DispatchBench {
 
 /// Runs the measurement and prints the figures.
 pub fn dispatch(settings: &Settings, bench: DispatchBench) -> anyhow::Result<ExitCode> {
-    actix_web::rt::System::new().block_on(run(settings.clone(), bench))
+    crate::dispatch::runtime::system()?.block_on(run(settings.clone(), bench))
 }
 
 async fn run(mut settings: Settings, bench: DispatchBench) -> anyhow::Result<ExitCode> {

@@ -4,7 +4,7 @@
 //! the retry and relay policy ([`policy`]), relay circuit breakers ([`relay`]),
 //! per-provider rate limits ([`rate`]), delivery-receipt verification
 //! ([`receipts`]), their settings ([`settings`]), and dispatch progress
-//! ([`progress`]), and the team's reminders and digest ([`reminders`], run in the
+//! ([`progress`]), the runtime it runs on ([`runtime`]), and the team's reminders and digest ([`reminders`], run in the
 //! worker's upkeep). Every state change is a `store::delivery`, `store::outbox` or
 //! `store::reminders` function. See `docs/channels.md` and `docs/runbooks.md`.
 
@@ -15,5 +15,6 @@ pub mod rate;
 pub mod receipts;
 pub mod relay;
 pub mod reminders;
+pub mod runtime;
 pub mod settings;
 pub mod worker;
