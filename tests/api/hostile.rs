@@ -155,6 +155,30 @@ async fn a_relay_with_a_backlog_of_one_serving_slowly() {
 }
 
 #[tokio::test]
+async fn a_slow_relay_gets_at_most_pool_size_connections() {
+    for (config, pool) in [("", 8), ("[channels.email]\npool_size = 3\n", 3)] {
+        let app = spawn_app().await;
+        let t = app.tenant("acme");
+        let slow = Hostility::Slow {
+            reply_delay: Duration::from_millis(20),
+        };
+        let relay = HostileRelay::start(slow).await;
+        let (id, d) = approved(&app, &t, 40).await;
+        let settings = format!("{IMPATIENT}{config}");
+        let worker =
+            RunningWorker::start(&app, &settings, &[("BREACHLINE_SMTP_URL", &relay.url())]);
+        let p = wait_for(&app, &t, (&id, &d), Duration::from_secs(60), |p| {
+            p["status"] == "completed"
+        })
+        .await;
+        worker.stop().await;
+        everyone_once(&app, &relay, &p, 40);
+        // 32 sends at once, pool_size connections: the rest wait their turn.
+        assert_eq!(relay.peak_connections(), pool, "pool_size {pool}");
+    }
+}
+
+#[tokio::test]
 async fn a_relay_refusing_a_third_connection_with_421() {
     survives(
         Hostility::TooManyConnections { allowed: 2 },

@@ -22,6 +22,8 @@ pub enum Hostility {
     NeverGreets,
     /// Listen backlog 1, one connection served at a time, every reply late.
     OneAtATime { reply_delay: Duration },
+    /// As many connections as asked for, every reply late.
+    Slow { reply_delay: Duration },
     /// `421 too many connections` from the third concurrent connection on.
     TooManyConnections { allowed: usize },
     /// The first delivery of each message is answered `451` after its data.
@@ -38,6 +40,8 @@ struct Book {
     accepted: HashMap<String, usize>,
     /// Message-IDs already deferred or dropped once.
     tried: HashSet<String>,
+    /// Most connections open at once.
+    peak_open: usize,
 }
 
 /// A hostile relay on a loopback port.
@@ -93,6 +97,11 @@ impl HostileRelay {
     pub fn accepted(&self) -> HashMap<String, usize> {
         self.book.lock().unwrap().accepted.clone()
     }
+
+    /// Most connections that were open at once.
+    pub fn peak_connections(&self) -> usize {
+        self.book.lock().unwrap().peak_open
+    }
 }
 
 fn listen(addr: SocketAddr, backlog: u32) -> TcpListener {
@@ -108,6 +117,10 @@ async fn serve(listener: TcpListener, hostility: Hostility, book: Arc<Mutex<Book
         let (book, open) = (book.clone(), open.clone());
         tokio::spawn(async move {
             let now_open = open.fetch_add(1, Ordering::SeqCst) + 1;
+            {
+                let mut book = book.lock().unwrap();
+                book.peak_open = book.peak_open.max(now_open);
+            }
             session(socket, hostility, &book, now_open).await;
             open.fetch_sub(1, Ordering::SeqCst);
         });
@@ -124,7 +137,7 @@ async fn session(socket: TcpStream, hostility: Hostility, book: &Mutex<Book>, op
     let (read, mut write) = socket.into_split();
     let mut lines = BufReader::new(read);
     let delay = match hostility {
-        Hostility::OneAtATime { reply_delay } => reply_delay,
+        Hostility::OneAtATime { reply_delay } | Hostility::Slow { reply_delay } => reply_delay,
         _ => Duration::ZERO,
     };
     match hostility {
