@@ -10,18 +10,20 @@ SQLite database (or `BREACHLINE_DATABASE_URL`, which must be an empty database) 
 `[channels.rates] email = 5000`, imports N people who prefer e-mail, files, scopes and
 plans an incident, creates and approves a dispatch, and times it from the approval
 request to the dispatch's `completed_at` (its progress is polled every 0.5 s, as a
-page watching it would). Before and after, `smtplib` sends
-min(N, 5000) copies of a notice of the same shape (multipart text + HTML,
-quoted-printable, about 5.6 KB) over 4 connections, like the worker's default pool.
+page watching it would). Before and after, `smtplib` sends min(N, 5000) copies of a
+notice `serve` really sent (a one-person dispatch of a second tenant, "capture",
+whose own relay is a small recording SMTP server in this script) over as many
+connections as the worker's default pool (8; `--connections` to change): the same
+bytes, so the SMTP server does the same work per message for both.
 With `--relay-pid`, it also prints how busy the SMTP server's process was (CPU time
 over wall time) in each phase: the minimal sender keeps it at about 0.99.
 Standard library only.
 """
 import argparse
-import email.charset
 import json
 import os
 import smtplib
+import socketserver
 import subprocess
 import sys
 import tempfile
@@ -29,8 +31,6 @@ import threading
 import time
 import urllib.request
 from datetime import datetime
-from email.mime.multipart import MIMEMultipart
-from email.mime.text import MIMEText
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.path.join(ROOT, "target", "release", "breachline")
@@ -51,20 +51,21 @@ def main():
     args = parse_args()
     host, port = args.smtp.rsplit(":", 1)
     relay = Process(args.relay_pid)
-    message = sample_message()
     sends = min(args.people, 5000)
+    recorder = Recorder.start()
     with tempfile.TemporaryDirectory() as scratch:
-        serve = Serve(scratch, args.smtp, args.port)
+        serve = Serve(scratch, args.smtp, recorder.url, args.port)
         try:
-            serve.prepare(args.people)
-            before = minimal_sender(host, int(port), message, sends, relay)
+            message = serve.sample_message(recorder)
+            serve.prepare("acme", args.people)
+            before = minimal_sender(host, int(port), message, sends, args.connections, relay)
             worker = serve.dispatch(args.people, relay)
         finally:
             serve.stop()
-    after = minimal_sender(host, int(port), message, sends, relay)
+    after = minimal_sender(host, int(port), message, sends, args.connections, relay)
     minimal = (before + after) / 2
     print(f"minimal sender: {minimal:.0f} msgs/s (before {before:.0f}, after {after:.0f}; "
-          f"{sends} messages of {len(message)} bytes over 4 connections)")
+          f"{sends} messages of {len(message)} bytes over {args.connections} connections)")
     print(f"serve: {worker:.0f} msgs/s ({args.people} e-mails, approval to completion)")
     print(f"ratio serve / minimal sender: {worker / minimal:.2f}; machine load "
           f"{' '.join(open('/proc/loadavg').read().split()[:3])}")
@@ -75,27 +76,52 @@ def parse_args():
     p.add_argument("--smtp", required=True, help="HOST:PORT of the SMTP server")
     p.add_argument("--people", type=int, default=5000)
     p.add_argument("--port", type=int, default=18080, help="port for serve")
+    p.add_argument("--connections", type=int, default=8,
+                   help="the minimal sender's connections (default: serve's default pool)")
     p.add_argument("--relay-pid", type=int, help="the SMTP server's process, to report its load")
     return p.parse_args()
 
 
-def sample_message():
-    """A notice of the shape the worker sends: multipart/alternative, QP, ~5.6 KB."""
-    text = "\n\n".join(f"{k.upper()}\n{v}" for k, v in ITEM.items() if isinstance(v, str))
-    html = "".join(f'<h2 style="margin:0">{k}</h2><p class="item">{v}</p>\n'
-                   for k, v in ITEM.items() if isinstance(v, str))
-    email.charset.add_charset("utf-8", email.charset.QP, email.charset.QP, "utf-8")
-    msg = MIMEMultipart("alternative")
-    msg["From"] = "Breachline <notices@localhost>"
-    msg["To"] = '"Person 1" <c000001@example.com>'
-    msg["Subject"] = "Important: a security incident at Acme involving your information"
-    msg["Message-ID"] = "<sample@breachline>"
-    msg.attach(MIMEText("Dear Person 1,\n\n" + text, "plain", "utf-8"))
-    # The worker's HTML carries the template's layout too: pad to the size it sends
-    # with this content (about 5.6 KB).
-    padding = '<p style="color:#555">' + "What this means for you. " * 55 + "</p>"
-    msg.attach(MIMEText("<html><body>" + html + padding + "</body></html>", "html", "utf-8"))
-    return msg.as_bytes().replace(b"\n", b"\r\n")
+class Recorder(socketserver.ThreadingTCPServer):
+    """A small SMTP server that keeps the messages it is given (the "capture"
+    tenant's relay): enough of RFC 5321 for one client that behaves."""
+
+    daemon_threads = True
+    allow_reuse_address = True
+
+    @classmethod
+    def start(cls):
+        server = cls(("127.0.0.1", 0), RecorderSession)
+        server.messages = []
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        server.url = f"smtp://127.0.0.1:{server.server_address[1]}?tls=none"
+        return server
+
+
+class RecorderSession(socketserver.StreamRequestHandler):
+    def handle(self):
+        self.wfile.write(b"220 recorder ESMTP\r\n")
+        for line in self.rfile:
+            verb = line[:4].upper()
+            if verb == b"EHLO":
+                self.wfile.write(b"250-recorder\r\n250 8BITMIME\r\n")
+            elif verb == b"DATA":
+                self.wfile.write(b"354 go ahead\r\n")
+                self.server.messages.append(self.message())
+                self.wfile.write(b"250 kept\r\n")
+            elif verb == b"QUIT":
+                self.wfile.write(b"221 bye\r\n")
+                return
+            else:
+                self.wfile.write(b"250 ok\r\n")
+
+    def message(self):
+        lines = []
+        for line in self.rfile:
+            if line == b".\r\n":
+                break
+            lines.append(line[1:] if line.startswith(b"..") else line)
+        return b"".join(lines)
 
 
 class Process:
@@ -116,7 +142,7 @@ class Process:
             print(f"  {phase}: SMTP server busy {(self.cpu() - cpu_before) / seconds:.2f}")
 
 
-def minimal_sender(host, port, message, count, relay):
+def minimal_sender(host, port, message, count, connections, relay):
     def send(n):
         smtp = smtplib.SMTP(host, port)
         for i in range(n):
@@ -124,24 +150,26 @@ def minimal_sender(host, port, message, count, relay):
         smtp.quit()
 
     cpu, started = relay.cpu(), time.time()
-    threads = [threading.Thread(target=send, args=(count // 4,)) for _ in range(4)]
+    share = count // connections
+    threads = [threading.Thread(target=send, args=(share,)) for _ in range(connections)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
     seconds = time.time() - started
     relay.report("minimal sender", cpu, seconds)
-    return (count // 4 * 4) / seconds
+    return (share * connections) / seconds
 
 
 class Serve:
     """`breachline serve` on a scratch database, driven through its API."""
 
-    def __init__(self, scratch, smtp, port):
+    def __init__(self, scratch, smtp, capture_relay, port=18080):
         self.base = f"http://127.0.0.1:{port}"
         config = os.path.join(scratch, "bench.toml")
         with open(config, "w") as f:
-            f.write("[channels.rates]\nemail = 5000.0\n")
+            f.write("[channels.rates]\nemail = 5000.0\n"
+                    f'[channels.email.tenant_relays]\ncapture = "{capture_relay}"\n')
         self.env = dict(os.environ, BREACHLINE_DATA_DIR=scratch,
                         BREACHLINE_BIND=f"127.0.0.1:{port}",
                         BREACHLINE_SMTP_URL=f"smtp://{smtp}?tls=none",
@@ -169,10 +197,21 @@ class Serve:
         with urllib.request.urlopen(request) as response:
             return json.loads(response.read() or b"null")
 
-    def prepare(self, people):
-        self.cli("tenants", "create", "--name", "Acme", "--establishment", "JP", "acme")
-        self.responder = self.cli("tokens", "create", "--tenant", "acme", "--role", "responder")
-        self.approver = self.cli("tokens", "create", "--tenant", "acme", "--role", "approver")
+    def sample_message(self, recorder):
+        """The one message `serve` sends for the "capture" tenant (also named Acme,
+        same content), as its relay received it."""
+        self.prepare("capture", 1)
+        self.call("POST", self.dispatch_path + "/approve", self.approver, {})
+        for _ in range(100):
+            if recorder.messages:
+                return recorder.messages[0]
+            time.sleep(0.1)
+        sys.exit("serve sent nothing to the recording relay (see serve.log)")
+
+    def prepare(self, slug, people):
+        self.cli("tenants", "create", "--name", "Acme", "--establishment", "JP", slug)
+        self.responder = self.cli("tokens", "create", "--tenant", slug, "--role", "responder")
+        self.approver = self.cli("tokens", "create", "--tenant", slug, "--role", "approver")
         rows = "\n".join(f"c{i:06},Person {i},c{i:06}@example.com,,en,JP,1980-01-01,,,,,,,app,contact"
                          for i in range(people))
         self.call("POST", "/api/v1/subjects/import", self.responder,
