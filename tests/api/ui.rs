@@ -40,21 +40,14 @@ async fn sign_in_sets_a_hardened_cookie_is_audited_and_sign_out_ends_it() {
 
     // The cookie: HttpOnly, SameSite=Lax, not Secure over plain http.
     let client = ui::client();
-    let form = client.get(app.url("/sign-in")).send().await.unwrap();
-    let pre = ui::cookie_value(&ui::set_cookie(&form, "bl_csrf").unwrap());
-    let token = ui::csrf_of(&form.text().await.unwrap());
-    let resp = client
-        .post(app.url("/sign-in"))
-        .header("cookie", format!("bl_csrf={pre}"))
-        .form(&[
-            ("csrf_token", token.as_str()),
-            ("email", "Alice@Example.org"),
-            ("password", PASSWORD),
-            ("next", "//evil.example/"),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let resp = ui::post_sign_in(
+        &client,
+        &app,
+        "Alice@Example.org",
+        PASSWORD,
+        "//evil.example/",
+    )
+    .await;
     assert_eq!(resp.status(), 303);
     assert_eq!(resp.headers()["location"], "/incidents", "no open redirect");
     let cookie = ui::set_cookie(&resp, "bl_session").unwrap();
@@ -1300,21 +1293,7 @@ async fn a_regulator_user_reaches_none_of_the_teams_pages() {
     let t = app.tenant("acme");
     ui::user(&app, &t.id, "ppc@example.org", Role::Regulator);
     let client = ui::client();
-    let form = client.get(app.url("/sign-in")).send().await.unwrap();
-    let pre = ui::cookie_value(&ui::set_cookie(&form, "bl_csrf").unwrap());
-    let token = ui::csrf_of(&form.text().await.unwrap());
-    let resp = client
-        .post(app.url("/sign-in"))
-        .header("cookie", format!("bl_csrf={pre}"))
-        .form(&[
-            ("csrf_token", token.as_str()),
-            ("email", "ppc@example.org"),
-            ("password", PASSWORD),
-            ("next", "/incidents"),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let resp = ui::post_sign_in(&client, &app, "ppc@example.org", PASSWORD, "/incidents").await;
     assert_eq!(resp.status(), 303);
     let cookie = ui::cookie_value(&ui::set_cookie(&resp, "bl_session").unwrap());
     let id = app.incident(&t.responder).await;

@@ -73,6 +73,32 @@ pub fn csrf_of(html: &str) -> String {
     html[start..start + 64].to_owned()
 }
 
+/// Posts the sign-in form as a browser does: the form's pre-session CSRF cookie and
+/// field, then the credentials.
+pub async fn post_sign_in(
+    client: &reqwest::Client,
+    app: &TestApp,
+    email: &str,
+    password: &str,
+    next: &str,
+) -> reqwest::Response {
+    let form = client.get(app.url("/sign-in")).send().await.unwrap();
+    let pre = cookie_value(&set_cookie(&form, "bl_csrf").unwrap());
+    let token = csrf_of(&form.text().await.unwrap());
+    client
+        .post(app.url("/sign-in"))
+        .header("cookie", format!("bl_csrf={pre}"))
+        .form(&[
+            ("csrf_token", token.as_str()),
+            ("email", email),
+            ("password", password),
+            ("next", next),
+        ])
+        .send()
+        .await
+        .unwrap()
+}
+
 /// A signed-in browser-like session: the session cookie and the page's CSRF token.
 pub struct Session {
     pub cookie: String,
@@ -85,21 +111,7 @@ impl Session {
     /// Signs in through the sign-in form.
     pub async fn sign_in(app: &TestApp, email: &str, password: &str) -> Result<Session, u16> {
         let client = client();
-        let form = client.get(app.url("/sign-in")).send().await.unwrap();
-        let pre = cookie_value(&set_cookie(&form, "bl_csrf").unwrap());
-        let token = csrf_of(&form.text().await.unwrap());
-        let resp = client
-            .post(app.url("/sign-in"))
-            .header("cookie", format!("bl_csrf={pre}"))
-            .form(&[
-                ("csrf_token", token.as_str()),
-                ("email", email),
-                ("password", password),
-                ("next", "/incidents"),
-            ])
-            .send()
-            .await
-            .unwrap();
+        let resp = post_sign_in(&client, app, email, password, "/incidents").await;
         if resp.status() != 303 {
             return Err(resp.status().as_u16());
         }
