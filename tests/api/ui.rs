@@ -1312,3 +1312,85 @@ async fn a_regulator_user_reaches_none_of_the_teams_pages() {
         assert_eq!(resp.status(), 403, "{path}");
     }
 }
+
+/// The `action` of every `<form method="post">` on a page.
+fn post_actions(html: &str) -> Vec<String> {
+    let marker = r#"<form method="post" action=""#;
+    html.match_indices(marker)
+        .filter_map(|(at, _)| {
+            let rest = &html[at + marker.len()..];
+            rest.find('"').map(|end| {
+                rest[..end]
+                    .replace("&#x2F;", "/")
+                    .replace("&#x3D;", "=")
+                    .replace("&amp;", "&")
+            })
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn every_form_on_every_page_refuses_a_post_without_its_csrf_token() {
+    let app = spawn_app().await;
+    let t = app.tenant("acme");
+    // An incident with something in every section: scope, content, a plan, a
+    // dispatch awaiting approval, a report, runbook tasks.
+    let id = crate::dispatch::planned_incident(&app, &t, &crate::dispatch::PEOPLE, "none").await;
+    let path = format!("/api/v1/incidents/{id}");
+    let (status, _) = app
+        .post(&t.responder, &format!("{path}/dispatches"), &json!({}))
+        .await;
+    assert_eq!(status, 201);
+    let (status, report) = app
+        .post(
+            &t.responder,
+            &format!("{path}/reports"),
+            &json!({"regime": "appi", "phase": "preliminary"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{report}");
+    ui::user(&app, &t.id, "admin@example.org", Role::Admin);
+    ui::user(&app, &t.id, "approver@example.org", Role::Approver);
+    ui::user(&app, &t.id, "other@example.org", Role::Viewer);
+    let admin = Session::sign_in(&app, "admin@example.org", PASSWORD)
+        .await
+        .unwrap();
+    let approver = Session::sign_in(&app, "approver@example.org", PASSWORD)
+        .await
+        .unwrap();
+
+    let mut actions = std::collections::BTreeSet::new();
+    for (session, page) in [
+        (&admin, "/incidents".to_owned()),
+        (&admin, format!("/incidents/{id}")),
+        (&admin, "/settings".to_owned()),
+        (&approver, format!("/incidents/{id}")),
+    ] {
+        let (status, html) = session.get(&page).await;
+        assert_eq!(status, 200, "{page}");
+        actions.extend(post_actions(&html));
+    }
+    assert!(
+        actions.len() >= 20,
+        "the pages should carry most of the UI's forms: {actions:?}"
+    );
+
+    let before = audit_actions(&app, &t.admin).await;
+    let incident = app.get(&t.viewer, &path).await.1;
+    for action in &actions {
+        for session in [&admin, &approver] {
+            let resp = session.post(action, &[]).await;
+            assert_eq!(resp.status(), 403, "{action} without a token");
+            let resp = session
+                .post(action, &[("csrf_token", &"0".repeat(64))])
+                .await;
+            assert_eq!(resp.status(), 403, "{action} with a wrong token");
+        }
+    }
+    assert_eq!(
+        audit_actions(&app, &t.admin).await,
+        before,
+        "nothing was done"
+    );
+    assert_eq!(app.get(&t.viewer, &path).await.1, incident);
+}
