@@ -590,6 +590,70 @@ async fn call_centre_outcomes_drive_the_next_channel() {
     assert_eq!(status, 422, "another tenant's message is not found");
 }
 
+/// Item 8, letters: what the print provider reports drives the next channel too.
+#[tokio::test]
+async fn print_outcomes_drive_the_next_channel() {
+    let app = spawn_app().await;
+    let t = app.tenant("jc-task");
+    notices(&app, &t, json!({"channels": ["letter", "email"]})).await;
+    let rows = [
+        "l1,Li Na,na@example.jp,,zh-CN,JP,1990-01-01,,,,,1-1 Chiyoda Tokyo,,app,contact,,",
+        "l2,Sato Ken,ken@example.jp,,zh-CN,JP,1990-01-01,,,,,2-2 Minato Tokyo,,app,contact,,",
+    ];
+    let content =
+        json!({"default_locale": "zh-CN", "locales": {"zh-CN": text("在留卡图像被泄露。")}});
+    let (id, _) = planned(&app, &t, &rows, content).await;
+    let d = create_dispatch(&app, &t, &id).await;
+    let d = d["id"].as_str().unwrap().to_owned();
+    assert_eq!(approve(&app, &t, &id, &d).await.0, 200);
+    let smtp = SmtpPeer::start(SmtpState::default()).await;
+    let url = smtp.url("");
+    let w = worker(&app, &[("BREACHLINE_SMTP_URL", &url)]);
+    drain(&w).await;
+    assert!(smtp.received().is_empty(), "letters first");
+    let manifest = std::fs::read_to_string(
+        app.test_db
+            .dir
+            .path()
+            .join(format!("outbox/letter/{d}/manifest.csv")),
+    )
+    .unwrap();
+    let message_of = |name: &str| {
+        manifest
+            .lines()
+            .find(|l| l.contains(name))
+            .unwrap_or_else(|| panic!("{name} in {manifest}"))
+            .split(',')
+            .next()
+            .unwrap()
+            .to_owned()
+    };
+    let (returned, delivered) = (message_of("Li Na"), message_of("Sato Ken"));
+
+    let csv = format!(
+        "message_id,outcome,detail\n{returned},returned_to_sender,moved away\n{delivered},delivered,\n"
+    );
+    let resp = app
+        .client
+        .post(app.url("/api/v1/receipts/letter/print"))
+        .bearer_auth(&t.responder)
+        .header("content-type", "text/csv")
+        .body(csv)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    drain(&w).await;
+    let mail = smtp.received();
+    assert_eq!(mail.len(), 1, "only the returned letter falls back");
+    assert_eq!(mail[0].rcpt_to, ["na@example.jp"]);
+    let (_, p) = app
+        .get(&t.viewer, &format!("/api/v1/incidents/{id}/dispatches/{d}"))
+        .await;
+    assert_eq!(p["status"], "completed", "{p}");
+    assert_eq!(p["people"]["delivered"], 1, "{p}");
+}
+
 /// Item 10: dispatches can be listed, and one awaiting approval cancelled (audited).
 #[tokio::test]
 async fn dispatches_are_listed_and_a_stale_one_cancelled() {
