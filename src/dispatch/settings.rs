@@ -379,7 +379,8 @@ const DEFAULT_RECEIPT_TIMEOUT_SECS: u64 = 24 * 3600;
 /// relay's answer to every command, so a few more than the relay needs keep it busy
 /// while our answers are on their way; relays take many more (Postfix's default is
 /// 20 concurrent deliveries per destination). Through `serve` to a single-process
-/// relay, 4 connections kept it busy 88-90 % of the time, 8 about 98 %.
+/// relay on the same two cores, 4 connections left it idle 10-12 % of the time;
+/// with 8, `serve` reached 0.90-0.97 of a minimal sender (docs/operations.md).
 const DEFAULT_POOL_SIZE: u32 = 8;
 
 type Env<'a> = &'a dyn Fn(&str) -> Option<String>;
