@@ -520,6 +520,45 @@ async fn send_windows_are_visible_changeable_and_releasable() {
     );
 }
 
+/// Plans `rows` with a Chinese notice, has the dispatch approved by a second person
+/// and sent once through a real SMTP server: (incident, dispatch, server, worker).
+async fn first_round(
+    app: &TestApp,
+    t: &TestTenant,
+    rows: &[&str],
+) -> (
+    String,
+    String,
+    SmtpPeer,
+    breachline::dispatch::worker::Worker,
+) {
+    let content =
+        json!({"default_locale": "zh-CN", "locales": {"zh-CN": text("在留卡图像被泄露。")}});
+    let (id, _) = planned(app, t, rows, content).await;
+    let d = create_dispatch(app, t, &id).await;
+    let d = d["id"].as_str().unwrap().to_owned();
+    assert_eq!(approve(app, t, &id, &d).await.0, 200);
+    let smtp = SmtpPeer::start(SmtpState::default()).await;
+    let url = smtp.url("");
+    let w = worker(app, &[("BREACHLINE_SMTP_URL", &url)]);
+    drain(&w).await;
+    (id, d, smtp, w)
+}
+
+/// A provider's outcomes posted as CSV by the responder: the status.
+async fn post_csv(app: &TestApp, t: &TestTenant, path: &str, csv: String) -> u16 {
+    app.client
+        .post(app.url(path))
+        .bearer_auth(&t.responder)
+        .header("content-type", "text/csv")
+        .body(csv)
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
 /// Item 8: a failed call falls back to the next channel, like any receipt; a
 /// report naming an unknown message changes nothing.
 #[tokio::test]
@@ -529,16 +568,7 @@ async fn call_centre_outcomes_drive_the_next_channel() {
     notices(&app, &t, json!({"channels": ["phone", "email"]})).await;
     let rows =
         ["j1,Wang Fang,fang@example.jp,+819011112222,zh-CN,JP,1990-01-01,,,,,,,app,contact,,"];
-    let content =
-        json!({"default_locale": "zh-CN", "locales": {"zh-CN": text("在留卡图像被泄露。")}});
-    let (id, _) = planned(&app, &t, &rows, content).await;
-    let d = create_dispatch(&app, &t, &id).await;
-    let d = d["id"].as_str().unwrap().to_owned();
-    assert_eq!(approve(&app, &t, &id, &d).await.0, 200);
-    let smtp = SmtpPeer::start(SmtpState::default()).await;
-    let url = smtp.url("");
-    let w = worker(&app, &[("BREACHLINE_SMTP_URL", &url)]);
-    drain(&w).await;
+    let (id, d, smtp, w) = first_round(&app, &t, &rows).await;
     assert!(smtp.received().is_empty(), "a call first");
     let list =
         std::fs::read_to_string(app.test_db.dir.path().join(format!("outbox/phone/{d}.csv")))
@@ -562,16 +592,8 @@ async fn call_centre_outcomes_drive_the_next_channel() {
     assert!(smtp.received().is_empty(), "nothing applied");
 
     let csv = format!("message_id,outcome,detail\n{message_id},no_answer,rang 10 times\n");
-    let resp = app
-        .client
-        .post(app.url("/api/v1/receipts/phone/callcentre"))
-        .bearer_auth(&t.responder)
-        .header("content-type", "text/csv")
-        .body(csv)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 200);
+    let status = post_csv(&app, &t, "/api/v1/receipts/phone/callcentre", csv).await;
+    assert_eq!(status, 200);
     drain(&w).await;
     assert_eq!(smtp.received().len(), 1, "no answer: the e-mail goes");
     let (_, p) = app
@@ -600,16 +622,7 @@ async fn print_outcomes_drive_the_next_channel() {
         "l1,Li Na,na@example.jp,,zh-CN,JP,1990-01-01,,,,,1-1 Chiyoda Tokyo,,app,contact,,",
         "l2,Sato Ken,ken@example.jp,,zh-CN,JP,1990-01-01,,,,,2-2 Minato Tokyo,,app,contact,,",
     ];
-    let content =
-        json!({"default_locale": "zh-CN", "locales": {"zh-CN": text("在留卡图像被泄露。")}});
-    let (id, _) = planned(&app, &t, &rows, content).await;
-    let d = create_dispatch(&app, &t, &id).await;
-    let d = d["id"].as_str().unwrap().to_owned();
-    assert_eq!(approve(&app, &t, &id, &d).await.0, 200);
-    let smtp = SmtpPeer::start(SmtpState::default()).await;
-    let url = smtp.url("");
-    let w = worker(&app, &[("BREACHLINE_SMTP_URL", &url)]);
-    drain(&w).await;
+    let (id, d, smtp, w) = first_round(&app, &t, &rows).await;
     assert!(smtp.received().is_empty(), "letters first");
     let manifest = std::fs::read_to_string(
         app.test_db
@@ -633,16 +646,8 @@ async fn print_outcomes_drive_the_next_channel() {
     let csv = format!(
         "message_id,outcome,detail\n{returned},returned_to_sender,moved away\n{delivered},delivered,\n"
     );
-    let resp = app
-        .client
-        .post(app.url("/api/v1/receipts/letter/print"))
-        .bearer_auth(&t.responder)
-        .header("content-type", "text/csv")
-        .body(csv)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 200);
+    let status = post_csv(&app, &t, "/api/v1/receipts/letter/print", csv).await;
+    assert_eq!(status, 200);
     drain(&w).await;
     let mail = smtp.received();
     assert_eq!(mail.len(), 1, "only the returned letter falls back");
