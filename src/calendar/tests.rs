@@ -35,7 +35,7 @@ fn covered_years_and_missing_years() {
         ("JP", 2024, 2027),
         ("JP-ADMIN", 2024, 2027),
         ("CN", 2024, 2026),
-        ("BR", 2024, 2026),
+        ("BR", 2024, 2027),
     ];
     for (id, first, last) in cases {
         let calendar = get(id).unwrap();
@@ -108,6 +108,9 @@ fn add_working_days_golden() {
         ("BR", "2026-04-01", 3, "2026-04-07"),
         ("BR", "2026-04-17", 3, "2026-04-23"),
         ("BR", "2025-12-30", 3, "2026-01-05"),
+        // New Year 2027 and Good Friday 26 Mar 2027.
+        ("BR", "2026-12-29", 3, "2027-01-04"),
+        ("BR", "2027-03-24", 3, "2027-03-30"),
         // Golden Week 2026 (29 Apr, 3–6 May).
         ("JP", "2026-04-01", 30, "2026-05-19"),
     ];
@@ -135,7 +138,7 @@ fn roll_forward_golden() {
 #[test]
 fn arithmetic_into_a_missing_year_names_calendar_and_year() {
     let cases = [
-        ("BR", "2026-12-30", 3, "no holiday data for BR 2027"),
+        ("BR", "2027-12-29", 3, "no holiday data for BR 2028"),
         ("CN", "2026-12-30", 3, "no holiday data for CN 2027"),
         ("JP-ADMIN", "2027-12-28", 1, "no holiday data for JP 2028"),
     ];
