@@ -142,8 +142,14 @@ pub fn receive(
     Ok(InquiryOutcome::Received { matched, queued })
 }
 
+define_sql_function! {
+    /// SQL `lower()`: e-mail addresses match whatever their case (indexed by
+    /// migration 000016).
+    fn lower(text: diesel::sql_types::Nullable<diesel::sql_types::Text>) -> diesel::sql_types::Nullable<diesel::sql_types::Text>;
+}
+
 /// People of the incident's affected set whose own (or guardian's) contact it is,
-/// with whose contact it is.
+/// e-mail addresses compared without regard to case, with whose contact it is.
 fn matching_people(
     conn: &mut DbConnection,
     row: &BulletinRow,
@@ -157,13 +163,26 @@ fn matching_people(
         .select(affected_subjects::external_id);
     let (own, guardian): (Vec<String>, Vec<String>) = match contact {
         InquiryContact::Email(e) => {
-            let forms = [e.clone(), e.to_lowercase()];
-            (
-                base.filter(affected_subjects::email.eq_any(&forms))
-                    .load(conn)?,
-                base.filter(affected_subjects::guardian_email.eq_any(&forms))
-                    .load(conn)?,
-            )
+            // SQLite's lower() folds ASCII only, PostgreSQL's the whole of Unicode;
+            // one value per query, so that SQLite answers from the index.
+            let mut forms = vec![e.to_ascii_lowercase(), e.to_lowercase()];
+            forms.dedup();
+            let (mut own, mut guardian) = (Vec::new(), Vec::new());
+            for form in &forms {
+                own.extend(
+                    base.filter(lower(affected_subjects::email).eq(form))
+                        .load::<String>(conn)?,
+                );
+                guardian.extend(
+                    base.filter(lower(affected_subjects::guardian_email).eq(form))
+                        .load::<String>(conn)?,
+                );
+            }
+            own.sort();
+            own.dedup();
+            guardian.sort();
+            guardian.dedup();
+            (own, guardian)
         }
         InquiryContact::Phone(p) => (
             base.filter(affected_subjects::phone.eq(p)).load(conn)?,

@@ -946,6 +946,41 @@ async fn inquire(app: &TestApp, path: &str, contact: &str) -> (u16, String, Opti
     (status, resp.text().await.unwrap(), retry)
 }
 
+/// The registry spells an address with capitals; the visitor types it in lower case
+/// (or the other way round): the desk still finds the person, and the notice goes to
+/// the address as the registry spells it.
+#[tokio::test]
+async fn the_inquiry_desk_matches_e_mail_addresses_whatever_their_case() {
+    let app = spawn_app().await;
+    let t = app.tenant("renji");
+    let smtp = SmtpPeer::start(SmtpState::default()).await;
+    let people = [
+        "m-1,Mori Ken,Ken.Mori@Example.JP,,ja,JP,1990-01-01,,,,,,,app,contact;credentials",
+        "m-2,Ono Mio,mio@example.jp,,ja,JP,1990-01-01,,,,,,,app,contact;credentials",
+    ];
+    let (id, b) = published_for(&app, &t, &people).await;
+    dispatched(&app, &t, &id, &smtp).await;
+    let sent_before = smtp.received().len();
+    let path = format!("/b/renji/{b}/inquiries");
+    assert_eq!(inquire(&app, &path, "ken.mori@example.jp").await.0, 202);
+    assert_eq!(inquire(&app, &path, "MIO@EXAMPLE.JP").await.0, 202);
+
+    let url = smtp.url("");
+    drain(&worker(&app, &[("BREACHLINE_SMTP_URL", &url)])).await;
+    let mut to: Vec<String> = smtp
+        .received()
+        .into_iter()
+        .skip(sent_before)
+        .flat_map(|m| m.rcpt_to)
+        .collect();
+    to.sort();
+    assert_eq!(to, ["Ken.Mori@Example.JP", "mio@example.jp"]);
+    let (_, one) = app
+        .get(&t.viewer, &format!("/api/v1/incidents/{id}/bulletins/{b}"))
+        .await;
+    assert_eq!(one["inquiries_matched"], 2, "{one:#}");
+}
+
 #[tokio::test]
 async fn the_inquiry_desk_never_tells_who_is_affected_and_sends_one_notice() {
     let app = spawn_app().await;

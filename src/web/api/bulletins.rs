@@ -176,6 +176,7 @@ fn bulletin_view(
         "posting_basis": row.posting_basis,
         "withdrawn_at": row.withdrawn_at.map(format_instant),
         "inquiries": row.inquiries,
+        "inquiries_matched": row.inquiries_matched,
         "created_by": row.created_by,
         "created_at": format_instant(row.created_at),
         "checklist": bulletins::checklist(conn, row)?,
