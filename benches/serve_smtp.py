@@ -3,11 +3,14 @@
 external SMTP server, beside a minimal Python sender to the same server.
 
     python benches/serve_smtp.py --smtp 127.0.0.1:2525 [--people 5000] [--relay-pid PID]
+    python benches/serve_smtp.py --sink [--people 2000] [--rate 50]
 
 Start the SMTP server first, e.g. `python -m aiosmtpd -n -l 127.0.0.1:2525 -c
-aiosmtpd.handlers.Sink`. The script starts `serve` (release build) on a scratch
+aiosmtpd.handlers.Sink`; or, with `--sink`, the script's own `socketserver` SMTP server
+is the relay (listen backlog 5, a thread per connection) and it checks that every
+person got exactly one message. The script starts `serve` (release build) on a scratch
 SQLite database (or `BREACHLINE_DATABASE_URL`, which must be an empty database) with
-`[channels.rates] email = 5000`, imports N people who prefer e-mail, files, scopes and
+`[channels.rates] email = 5000` (`--rate`), imports N people who prefer e-mail, files, scopes and
 plans an incident, creates and approves a dispatch, and times it from the approval
 request to the dispatch's `completed_at` (its progress is polled every 0.5 s, as a
 page watching it would). Before and after, `smtplib` sends min(N, 5000) copies of a
@@ -49,42 +52,69 @@ ITEM = {
 
 def main():
     args = parse_args()
-    host, port = args.smtp.rsplit(":", 1)
+    sink = Recorder.start() if args.sink else None
+    address = sink.address if sink else args.smtp
+    host, port = address.rsplit(":", 1)
     relay = Process(args.relay_pid)
     sends = min(args.people, 5000)
     recorder = Recorder.start()
     with tempfile.TemporaryDirectory() as scratch:
-        serve = Serve(scratch, args.smtp, recorder.url, args.port)
+        serve = Serve(scratch, address, recorder.url, args.port, args.rate)
         try:
             message = serve.sample_message(recorder)
             serve.prepare("acme", args.people)
             before = minimal_sender(host, int(port), message, sends, args.connections, relay)
+            first = len(sink.messages) if sink else 0
             worker = serve.dispatch(args.people, relay)
+            if sink:
+                once(sink.messages[first:], args.people)
         finally:
             serve.stop()
     after = minimal_sender(host, int(port), message, sends, args.connections, relay)
     minimal = (before + after) / 2
     print(f"minimal sender: {minimal:.0f} msgs/s (before {before:.0f}, after {after:.0f}; "
           f"{sends} messages of {len(message)} bytes over {args.connections} connections)")
-    print(f"serve: {worker:.0f} msgs/s ({args.people} e-mails, approval to completion)")
+    paced = f"; {worker / args.rate:.0%} of the rate of {args.rate:g}/s" if args.paced else ""
+    print(f"serve: {worker:.0f} msgs/s ({args.people} e-mails, approval to completion{paced})")
     print(f"ratio serve / minimal sender: {worker / minimal:.2f}; machine load "
           f"{' '.join(open('/proc/loadavg').read().split()[:3])}")
 
 
 def parse_args():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--smtp", required=True, help="HOST:PORT of the SMTP server")
+    p.add_argument("--smtp", help="HOST:PORT of the SMTP server")
     p.add_argument("--people", type=int, default=5000)
     p.add_argument("--port", type=int, default=18080, help="port for serve")
+    p.add_argument("--rate", type=float,
+                   help="serve's [channels.rates] email, messages a second (default 5000, "
+                        "above what the relay takes)")
+    p.add_argument("--sink", action="store_true",
+                   help="relay to the script's own socketserver SMTP server instead of --smtp")
     p.add_argument("--connections", type=int, default=8,
                    help="the minimal sender's connections (default: serve's default pool)")
     p.add_argument("--relay-pid", type=int, help="the SMTP server's process, to report its load")
-    return p.parse_args()
+    args = p.parse_args()
+    if not args.sink and not args.smtp:
+        p.error("give --smtp HOST:PORT or --sink")
+    args.paced = args.rate is not None
+    args.rate = args.rate or 5000.0
+    return args
+
+
+def once(messages, people):
+    """Every person of the dispatch got exactly one message."""
+    recipients = [to for to, _ in messages]
+    distinct = set(recipients)
+    print(f"  sink: {len(recipients)} messages to {len(distinct)} people "
+          f"({len(recipients) - len(distinct)} duplicates)")
+    if len(distinct) != people or len(recipients) != people:
+        sys.exit("not every person got exactly one message")
 
 
 class Recorder(socketserver.ThreadingTCPServer):
-    """A small SMTP server that keeps the messages it is given (the "capture"
-    tenant's relay): enough of RFC 5321 for one client that behaves."""
+    """A small SMTP server that keeps the messages it is given with their recipient
+    (the "capture" tenant's relay, and the relay of `--sink`): enough of RFC 5321
+    for a client that behaves. socketserver's listen backlog is 5."""
 
     daemon_threads = True
     allow_reuse_address = True
@@ -94,20 +124,25 @@ class Recorder(socketserver.ThreadingTCPServer):
         server = cls(("127.0.0.1", 0), RecorderSession)
         server.messages = []
         threading.Thread(target=server.serve_forever, daemon=True).start()
-        server.url = f"smtp://127.0.0.1:{server.server_address[1]}?tls=none"
+        server.address = f"127.0.0.1:{server.server_address[1]}"
+        server.url = f"smtp://{server.address}?tls=none"
         return server
 
 
 class RecorderSession(socketserver.StreamRequestHandler):
     def handle(self):
         self.wfile.write(b"220 recorder ESMTP\r\n")
+        to = None
         for line in self.rfile:
             verb = line[:4].upper()
             if verb == b"EHLO":
                 self.wfile.write(b"250-recorder\r\n250 8BITMIME\r\n")
+            elif verb == b"RCPT":
+                to = line.split(b":", 1)[1].strip()
+                self.wfile.write(b"250 ok\r\n")
             elif verb == b"DATA":
                 self.wfile.write(b"354 go ahead\r\n")
-                self.server.messages.append(self.message())
+                self.server.messages.append((to, self.message()))
                 self.wfile.write(b"250 kept\r\n")
             elif verb == b"QUIT":
                 self.wfile.write(b"221 bye\r\n")
@@ -164,11 +199,11 @@ def minimal_sender(host, port, message, count, connections, relay):
 class Serve:
     """`breachline serve` on a scratch database, driven through its API."""
 
-    def __init__(self, scratch, smtp, capture_relay, port=18080):
+    def __init__(self, scratch, smtp, capture_relay, port, rate):
         self.base = f"http://127.0.0.1:{port}"
         config = os.path.join(scratch, "bench.toml")
         with open(config, "w") as f:
-            f.write("[channels.rates]\nemail = 5000.0\n"
+            f.write(f"[channels.rates]\nemail = {rate:.1f}\n"
                     f'[channels.email.tenant_relays]\ncapture = "{capture_relay}"\n')
         self.env = dict(os.environ, BREACHLINE_DATA_DIR=scratch,
                         BREACHLINE_BIND=f"127.0.0.1:{port}",
@@ -204,7 +239,7 @@ class Serve:
         self.call("POST", self.dispatch_path + "/approve", self.approver, {})
         for _ in range(100):
             if recorder.messages:
-                return recorder.messages[0]
+                return recorder.messages[0][1]
             time.sleep(0.1)
         sys.exit("serve sent nothing to the recording relay (see serve.log)")
 
