@@ -313,6 +313,16 @@ diesel::table! {
         id -> BigInt,
         incident_id -> Text,
         created_at -> Timestamp,
+        desk_ready -> Bool,
+    }
+}
+
+diesel::table! {
+    desk_contacts (set_id, contact, external_id, audience) {
+        set_id -> BigInt,
+        contact -> Text,
+        external_id -> Text,
+        audience -> Text,
     }
 }
 

@@ -22,7 +22,9 @@ use serde_json::{Value, json};
 use super::sql::{Bind, Statement};
 use super::{from_json_text, incidents, tenants, to_json_text};
 use crate::db::DbConnection;
-use crate::db::schema::{affected_sets, affected_subjects, incident_scopes, scope_subject_ids};
+use crate::db::schema::{
+    affected_sets, affected_subjects, desk_contacts, incident_scopes, scope_subject_ids,
+};
 use crate::domain::{
     AffectedGroup, AffectedSummary, DataCategory, Scope, adult_born_on_or_before,
     categories_of_mask, category_mask, channel_bits, format_instant, now_micros, spreadsheet_safe,
@@ -315,6 +317,8 @@ pub fn purge_superseded(conn: &mut DbConnection, incident_id: &str) -> AppResult
         return Ok(0);
     }
     let removed = super::with_bulk_cache(conn, |conn| {
+        diesel::delete(desk_contacts::table.filter(desk_contacts::set_id.eq_any(&stale)))
+            .execute(conn)?;
         Ok(diesel::delete(
             affected_subjects::table.filter(affected_subjects::set_id.eq_any(&stale)),
         )

@@ -363,6 +363,10 @@ pub fn approve(
             bulletins::posting_basis.eq(posting_basis),
         ))
         .execute(conn)?;
+    // The desk is ready before the first visitor asks.
+    if let Some(set_id) = super::affected::current_set(conn, &row.incident_id)? {
+        super::inquiries::open_desk(conn, set_id)?;
+    }
     version(conn, &row.id, pending.version)
 }
 

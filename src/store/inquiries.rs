@@ -3,6 +3,7 @@
 //! an affected person's planned addresses in an approved dispatch, that person's
 //! notice is queued again to that address through the outbox (a message of the
 //! dispatch: ledger line, rate limit, `Message-ID`), at most once a day per contact.
+//! Contacts are looked up in the desk's own table ([`open_desk`]), not in the set.
 //! Whatever happens, the caller learns only whether it was throttled.
 
 use chrono::{Duration, NaiveDateTime};
@@ -11,10 +12,12 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
 use super::bulletins::BulletinRow;
-use super::{affected, from_json_text, new_id};
+use super::sql::{Bind, Statement};
+use super::{affected, from_json_text, new_id, word};
 use crate::db::DbConnection;
 use crate::db::schema::{
-    affected_subjects, bulletin_inquiries, bulletins, dispatch_recipients, dispatches, outbox,
+    affected_sets, bulletin_inquiries, bulletins, desk_contacts, dispatch_recipients, dispatches,
+    outbox,
 };
 use crate::domain::{Audience, BulletinStatus, Channel, InquiryContact, OutboxStatus};
 use crate::error::{AppError, AppResult};
@@ -142,10 +145,49 @@ pub fn receive(
     Ok(InquiryOutcome::Received { matched, queued })
 }
 
-define_sql_function! {
-    /// SQL `lower()`: e-mail addresses match whatever their case (indexed by
-    /// migration 000016).
-    fn lower(text: diesel::sql_types::Nullable<diesel::sql_types::Text>) -> diesel::sql_types::Nullable<diesel::sql_types::Text>;
+/// Fills the desk's contact table from affected set `set_id`, once per set (the
+/// first inquiry or publication after a recompute): every person's and guardian's
+/// e-mail address (lower-cased by the database) and phone number, with whose it is.
+/// Lookups then read one index; recomputes never maintain one on the set itself.
+pub fn open_desk(conn: &mut DbConnection, set_id: i64) -> AppResult<()> {
+    let ready = affected_sets::table
+        .find(set_id)
+        .select(affected_sets::desk_ready)
+        .first::<bool>(conn)
+        .optional()?;
+    if ready != Some(false) {
+        return Ok(());
+    }
+    let mut fill = Statement::new();
+    fill.push("INSERT INTO desk_contacts (set_id, contact, external_id, audience) ");
+    let set = fill.bind(Bind::BigInt(set_id));
+    let parts = [
+        ("lower(email)", "email", Audience::Subject),
+        ("phone", "phone", Audience::Subject),
+        (
+            "lower(guardian_email)",
+            "guardian_email",
+            Audience::Guardian,
+        ),
+        ("guardian_phone", "guardian_phone", Audience::Guardian),
+    ];
+    let selects: Vec<String> = parts
+        .iter()
+        .map(|(contact, column, audience)| {
+            format!(
+                "SELECT set_id, {contact}, external_id, '{}' FROM affected_subjects \
+                 WHERE set_id = {set} AND {column} IS NOT NULL",
+                audience.as_str()
+            )
+        })
+        .collect();
+    fill.push(&selects.join(" UNION ALL "));
+    fill.push(" ON CONFLICT DO NOTHING");
+    fill.execute(conn)?;
+    diesel::update(affected_sets::table.find(set_id))
+        .set(affected_sets::desk_ready.eq(true))
+        .execute(conn)?;
+    Ok(())
 }
 
 /// People of the incident's affected set whose own (or guardian's) contact it is,
@@ -158,43 +200,23 @@ fn matching_people(
     let Some(set_id) = affected::current_set(conn, &row.incident_id)? else {
         return Ok(Vec::new());
     };
-    let base = affected_subjects::table
-        .filter(affected_subjects::set_id.eq(set_id))
-        .select(affected_subjects::external_id);
-    let (own, guardian): (Vec<String>, Vec<String>) = match contact {
-        InquiryContact::Email(e) => {
-            // SQLite's lower() folds ASCII only, PostgreSQL's the whole of Unicode;
-            // one value per query, so that SQLite answers from the index.
-            let mut forms = vec![e.to_ascii_lowercase(), e.to_lowercase()];
-            forms.dedup();
-            let (mut own, mut guardian) = (Vec::new(), Vec::new());
-            for form in &forms {
-                own.extend(
-                    base.filter(lower(affected_subjects::email).eq(form))
-                        .load::<String>(conn)?,
-                );
-                guardian.extend(
-                    base.filter(lower(affected_subjects::guardian_email).eq(form))
-                        .load::<String>(conn)?,
-                );
-            }
-            own.sort();
-            own.dedup();
-            guardian.sort();
-            guardian.dedup();
-            (own, guardian)
-        }
-        InquiryContact::Phone(p) => (
-            base.filter(affected_subjects::phone.eq(p)).load(conn)?,
-            base.filter(affected_subjects::guardian_phone.eq(p))
-                .load(conn)?,
-        ),
+    open_desk(conn, set_id)?;
+    let mut forms = match contact {
+        // SQLite's lower() folds ASCII only, PostgreSQL's the whole of Unicode.
+        InquiryContact::Email(e) => vec![e.to_ascii_lowercase(), e.to_lowercase()],
+        InquiryContact::Phone(p) => vec![p.clone()],
     };
-    Ok(own
+    forms.dedup();
+    let found: Vec<(String, String)> = desk_contacts::table
+        .filter(desk_contacts::set_id.eq(set_id))
+        .filter(desk_contacts::contact.eq_any(&forms))
+        .select((desk_contacts::external_id, desk_contacts::audience))
+        .distinct()
+        .load(conn)?;
+    found
         .into_iter()
-        .map(|id| (id, Audience::Subject))
-        .chain(guardian.into_iter().map(|id| (id, Audience::Guardian)))
-        .collect())
+        .map(|(id, audience)| Ok((id, word("desk contact audience", &audience)?)))
+        .collect()
 }
 
 /// The newest approved, not cancelled dispatch that plans a notice for one of

@@ -981,6 +981,58 @@ async fn the_inquiry_desk_matches_e_mail_addresses_whatever_their_case() {
     assert_eq!(one["inquiries_matched"], 2, "{one:#}");
 }
 
+/// Inquiries about a bulletin whose contact is an affected person's.
+async fn inquiries_matched(app: &TestApp, t: &TestTenant, incident: &str, b: &str) -> Value {
+    let url = format!("/api/v1/incidents/{incident}/bulletins/{b}");
+    app.get(&t.viewer, &url).await.1["inquiries_matched"].clone()
+}
+
+/// The desk reads the incident's current affected set: someone added to the
+/// registry after publication is found once the set is recomputed, and the
+/// superseded set's contacts are purged with it.
+#[tokio::test]
+async fn the_inquiry_desk_follows_the_current_affected_set() {
+    let app = spawn_app().await;
+    let t = app.tenant("renji");
+    let (id, b) = published(&app, &t).await;
+    let path = format!("/b/renji/{b}/inquiries");
+    assert_eq!(inquire(&app, &path, "EMMA@example.com").await.0, 202);
+    assert_eq!(inquire(&app, &path, "kai@example.jp").await.0, 202);
+    assert_eq!(inquiries_matched(&app, &t, &id, &b).await, 1);
+
+    let late = "jp-9,Kai Mori,kai@example.jp,,ja,JP,1990-01-01,,,,,,,app,contact;credentials";
+    let (status, body) = import_csv(&app, &t.responder, &[late], "").await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = app
+        .post(
+            &t.responder,
+            &format!("/api/v1/incidents/{id}/affected/recompute"),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(inquire(&app, &path, "kai@example.jp").await.0, 202);
+    assert_eq!(inquiries_matched(&app, &t, &id, &b).await, 2);
+
+    // The superseded set is purged after the answer, its desk contacts with it.
+    let mut sets = Vec::new();
+    for _ in 0..50 {
+        sets = app
+            .db
+            .read_blocking(|conn| {
+                use breachline::db::schema::desk_contacts as d;
+                use diesel::prelude::*;
+                Ok(d::table.select(d::set_id).distinct().load::<i64>(conn)?)
+            })
+            .unwrap();
+        if sets.len() == 1 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(sets.len(), 1, "{sets:?}");
+}
+
 #[tokio::test]
 async fn the_inquiry_desk_never_tells_who_is_affected_and_sends_one_notice() {
     let app = spawn_app().await;
