@@ -108,22 +108,13 @@ impl<'a> Reader<'a> {
     /// day from now (a day covers a clock or time zone set wrong; a year 0110 or
     /// 2099 is a typing slip).
     pub fn instant(&mut self, key: &str) -> Field<NaiveDateTime> {
-        self.read(key, |v| {
-            v.as_str()
-                .ok_or("expected a string".to_owned())
-                .and_then(parse_instant)
-                .and_then(happened)
-        })
+        self.read(key, |v| instant_value(v).and_then(happened))
     }
 
     /// When something is to end (a link's expiry): an RFC 3339 instant with offset;
     /// the caller bounds it.
     pub fn expiry(&mut self, key: &str) -> Field<NaiveDateTime> {
-        self.read(key, |v| {
-            v.as_str()
-                .ok_or("expected a string".to_owned())
-                .and_then(parse_instant)
-        })
+        self.read(key, instant_value)
     }
 
     /// One word of a closed vocabulary.
@@ -260,6 +251,13 @@ fn text_value(v: &Value, max: usize, lines: Lines) -> Result<String, String> {
         return Err(format!("must be 1-{max} characters, not only spaces"));
     }
     Ok(s.to_owned())
+}
+
+/// An RFC 3339 instant with offset, as a JSON string.
+fn instant_value(v: &Value) -> Result<NaiveDateTime, String> {
+    v.as_str()
+        .ok_or("expected a string".to_owned())
+        .and_then(parse_instant)
 }
 
 /// Something that happened: not before 1970, and not more than a day ahead.
